@@ -1,0 +1,701 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""DeepLog's log-key anomaly detector: the scikit-learn face of the LSTM."""
+
+import contextlib
+import copy
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch import NeuralNet
+from skorch.callbacks import ProgressBar
+from tqdm.auto import tqdm
+
+from ._network import KEY_OFFSET, PAD_CODE, UNKNOWN_CODE, LogKeyLSTM, grow_state_dict
+from ._windower import NO_EVENT, SESSION_END, is_marker
+
+__all__ = ["DeepLogDetector"]
+
+# Distinct contexts scored per forward pass: bounds memory to this many rows of
+# log-probabilities whatever the input size.
+_SCORING_BATCH = 4096
+
+
+class _WeightedNeuralNet(NeuralNet):
+    """skorch net whose loss weights each distinct window by its count."""
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        return (loss * X["sample_weight"].to(loss.device)).mean()
+
+
+class DeepLogDetector(OutlierMixin, BaseEstimator):
+    """DeepLog's log-key anomaly detector (Du et al., CCS 2017).
+
+    An LSTM learns from normal logs to predict the next log key from the keys
+    before it. A log entry is normal if its key is among the ``top_g`` most likely
+    predictions, anomalous otherwise.
+
+    Read more in the :ref:`User Guide <detector>`.
+
+    Parameters
+    ----------
+    top_g : int, default=9
+        An entry is normal if its key is among the ``top_g`` most likely next keys
+        (``g`` in the paper).
+    hidden_size : int, default=64
+        LSTM units per layer (``alpha`` in the paper).
+    num_layers : int, default=2
+        Number of stacked LSTM layers (``L`` in the paper).
+    embedding_dim : int, default=16
+        Size of the learned embedding of a log key.
+    max_epochs : int, default=100
+        Training epochs of :meth:`fit`. An epoch is one pass over the distinct
+        (context, key) windows, each weighted by its count.
+    batch_size : int, default=256
+        Distinct windows per training step.
+    lr : float, default=1e-3
+        Learning rate of the Adam optimizer.
+    contamination : 'auto' or float, default='auto'
+        With 'auto', the threshold is DeepLog's top-g rule (``offset_ = 0``). With a
+        float in (0, 0.5], ``offset_`` is set so that this proportion of the
+        training entries is flagged.
+    device : str, default='auto'
+        Torch device for training and scoring: 'auto' (cuda when available, else
+        cpu), 'cpu', 'cuda', 'cuda:1', ...
+    random_state : int, RandomState instance or None, default=None
+        Seeds the network's initialisation and the shuffling of the training data
+        (torch's global random state is left untouched). Pass an int for
+        reproducible results.
+    verbose : int, default=0
+        0: silent; 1: an epoch table while training; 2: progress bars too.
+
+    Attributes
+    ----------
+    keys_ : ndarray of shape (n_keys,)
+        The vocabulary of log keys, sorted at :meth:`fit`; keys that
+        :meth:`partial_fit` learns are appended.
+    offset_ : float
+        Threshold on :meth:`score_samples`: ``decision_function = score_samples -
+        offset_``.
+    net_ : skorch.NeuralNet
+        The trained network (module :class:`~sklearn_deeplog._network.LogKeyLSTM`).
+    session_end_ : bool
+        Whether the training windows carried the end-of-session column of
+        ``SequenceWindower(complete_sessions=True)``; the end of a session is then
+        a predicted event too.
+    device_ : str
+        The device used.
+    n_features_in_ : int
+        Number of columns of the windows seen during :term:`fit`.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Column names seen during :term:`fit`. Defined only when `X` has feature
+        names that are all strings.
+
+    See Also
+    --------
+    SequenceWindower : Build the windows from an event table.
+    sklearn.ensemble.IsolationForest : A general-purpose outlier detector.
+
+    Notes
+    -----
+    Input: windows of shape (n_entries, window + 1), the context keys (oldest
+    first) then the key to check, as :class:`SequenceWindower` makes them. The
+    :data:`NO_EVENT` marker (``-inf``) is context only, never a key to predict.
+
+    :meth:`score_samples` is ``log p(observed key) - log p(g-th most likely key)``
+    in float64, so with ``contamination='auto'`` "the key is among the top g" is
+    exactly ``decision_function(X) >= 0``. A key never seen in training scores one
+    nat below the least likely known key: an anomaly, never an error.
+
+    Windows repeat a lot in logs, so training and scoring work on the distinct
+    windows, each once, and scatter the results back.
+
+    References
+    ----------
+    .. [1] M. Du, F. Li, G. Zheng and V. Srikumar, "DeepLog: Anomaly Detection and
+       Diagnosis from System Logs through Deep Learning", ACM CCS 2017.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_deeplog import DeepLogDetector
+    >>> X = np.array([[1, 2, 3], [2, 3, 1], [3, 1, 2]] * 20)
+    >>> detector = DeepLogDetector(top_g=1, max_epochs=50, random_state=0).fit(X)
+    >>> detector.predict([[1, 2, 3], [1, 2, 1], [1, 2, 7]])
+    array([ 1, -1, -1])
+    """
+
+    _parameter_constraints: dict = {
+        "top_g": [Interval(Integral, 1, None, closed="left")],
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "num_layers": [Interval(Integral, 1, None, closed="left")],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "contamination": [
+            StrOptions({"auto"}),
+            Interval(Real, 0, 0.5, closed="right"),
+        ],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        top_g=9,
+        hidden_size=64,
+        num_layers=2,
+        embedding_dim=16,
+        max_epochs=100,
+        batch_size=256,
+        lr=1e-3,
+        contamination="auto",
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.top_g = top_g
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.embedding_dim = embedding_dim
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.contamination = contamination
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- training ------------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the log-key model from normal windows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_entries, window + 1)
+            Windows of normal log entries: context keys, then the key.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : DeepLogDetector
+            The fitted detector.
+        """
+        X, session_end = self._validate_windows(X, reset=True)
+        self.device_ = _resolve_device(self.device)
+        self.session_end_ = session_end
+        self.keys_ = _vocabulary(X, session_end)
+        with self._seeded_rng():
+            self.net_ = self._build_net()
+            self.net_.fit(*self._training_data(X))
+        self._set_offset(X)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """DeepLog's online update: one more training epoch on these windows.
+
+        Training continues from the learned weights. Keys never seen before are
+        added to the vocabulary (the embedding and output layers grow, learned
+        weights are kept; Adam's moment estimates restart). One call is one pass
+        over the distinct windows of ``X``; to make a flagged false positive
+        normal, call it until :meth:`predict` accepts the window.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_entries, window + 1)
+            Windows to learn as normal, e.g. false positives confirmed by an operator.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : DeepLogDetector
+            The updated detector.
+        """
+        first_call = not hasattr(self, "net_")
+        X, session_end = self._validate_windows(X, reset=first_call)
+        if first_call:
+            self.device_ = _resolve_device(self.device)
+            self.session_end_ = session_end
+            self.keys_ = _vocabulary(X, session_end)
+        new_keys = _vocabulary(X, session_end)
+        new_keys = new_keys[pd.Index(self.keys_).get_indexer(new_keys) < 0]
+        with self._seeded_rng():
+            if first_call:
+                self.net_ = self._build_net()
+                self.net_.initialize()
+            elif len(new_keys):
+                self._grow(new_keys)
+            self.net_.partial_fit(*self._training_data(X), epochs=1)
+        if first_call:
+            self._set_offset(X)
+        return self
+
+    def _build_net(self):
+        callbacks = "disable" if not self.verbose else None
+        if self.verbose >= 2:
+            callbacks = [ProgressBar()]
+        return _WeightedNeuralNet(
+            module=LogKeyLSTM,
+            module__n_keys=len(self.keys_),
+            module__embedding_dim=self.embedding_dim,
+            module__hidden_size=self.hidden_size,
+            module__num_layers=self.num_layers,
+            module__session_end=self.session_end_,
+            criterion=torch.nn.CrossEntropyLoss,
+            criterion__reduction="none",
+            optimizer=torch.optim.Adam,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=None,
+            iterator_train__shuffle=True,
+            callbacks=callbacks,
+            device=self.device_,
+            verbose=self.verbose,
+        )
+
+    def _grow(self, new_keys):
+        """Append ``new_keys`` to the vocabulary, keeping the learned weights."""
+        old_state = copy.deepcopy(self.net_.module_.state_dict())
+        n_old = len(self.keys_)
+        self.keys_ = np.concatenate([self.keys_, new_keys])
+        with warnings.catch_warnings():
+            # skorch announces the re-initialisation that we undo below.
+            warnings.simplefilter("ignore")
+            self.net_.set_params(module__n_keys=len(self.keys_))
+        state = grow_state_dict(
+            old_state, self.net_.module_.state_dict(), n_old, self.session_end_
+        )
+        self.net_.module_.load_state_dict(state)
+
+    def _training_data(self, X):
+        """Distinct (context, target) pairs, weighted by their counts."""
+        contexts, targets, _ = self._queries(X)
+        n_outputs = self._n_outputs
+        distinct, context_index = _unique_rows(contexts, self._n_codes)
+        pairs, counts = np.unique(
+            context_index * n_outputs + targets, return_counts=True
+        )
+        weights = (counts / counts.mean()).astype(np.float32)
+        inputs = {"context": distinct[pairs // n_outputs], "sample_weight": weights}
+        return inputs, (pairs % n_outputs).astype(np.int64)
+
+    def _set_offset(self, X):
+        if self.contamination == "auto":
+            self.offset_ = 0.0
+        else:
+            scores = self._score_rows(X)
+            self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+
+    @property
+    def _n_outputs(self):
+        return len(self.keys_) + int(self.session_end_)
+
+    @property
+    def _n_codes(self):
+        return len(self.keys_) + KEY_OFFSET
+
+    @contextlib.contextmanager
+    def _seeded_rng(self):
+        """Fork torch's random state and seed it from ``random_state``."""
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        device = torch.device(self.device_)
+        devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            yield
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "net_")
+
+    # -- scoring -------------------------------------------------------------------
+
+    def score_samples(self, X):
+        """How normal each entry is: higher is more normal.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_entries, window + 1)
+            Windows: context keys, then the key to check.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_entries,), dtype float64
+            ``log p(key) - log p(g-th most likely key)``: non-negative exactly when
+            the key is among the ``top_g`` predictions. With complete sessions, the
+            last entry of a session scores the minimum of this and the same score of
+            the end of the session.
+        """
+        check_is_fitted(self)
+        X, _ = self._validate_windows(X, reset=False)
+        return self._score_rows(X)
+
+    def decision_function(self, X):
+        """Shifted scores: negative for anomalies.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_entries, window + 1)
+            Windows: context keys, then the key to check.
+
+        Returns
+        -------
+        decision : ndarray of shape (n_entries,)
+            ``score_samples(X) - offset_``.
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """Flag anomalous log entries.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_entries, window + 1)
+            Windows: context keys, then the key to check.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_entries,)
+            +1 for a normal entry, -1 for an anomaly.
+        """
+        return np.where(self.decision_function(X) >= 0, 1, -1)
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of the observed keys: higher is better.
+
+        Lets :class:`~sklearn.model_selection.GridSearchCV` choose
+        hyper-parameters on unlabeled normal logs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_entries, window + 1)
+            Windows of normal log entries.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            Mean of ``log p(observed key)`` (and of ``log p(end of session)`` for the
+            last entries of complete sessions).
+        """
+        check_is_fitted(self)
+        X, _ = self._validate_windows(X, reset=False)
+        contexts, targets, _ = self._queries(X)
+        return float(self._score_queries(contexts, targets)[0].mean())
+
+    def predict_next(self, X, k=None):
+        """The keys the model expected at each entry, most likely first.
+
+        The basis of diagnosis: for a flagged entry, what should have come instead.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_entries, window + 1)
+            Windows; only the context columns are used.
+        k : int, default=None
+            Number of keys to return; ``None`` means ``top_g``. At most the number
+            of possible outputs.
+
+        Returns
+        -------
+        keys : ndarray of shape (n_entries, k)
+            The expected keys; :data:`SESSION_END` stands for the end of a session.
+        probabilities : ndarray of shape (n_entries, k)
+            Their probabilities.
+        """
+        check_is_fitted(self)
+        X, _ = self._validate_windows(X, reset=False)
+        k = min(self.top_g if k is None else k, self._n_outputs)
+        if k < 1:
+            raise ValueError(f"k must be a positive integer, got {k}.")
+        contexts, _, _ = self._queries(X, session_ends=False)
+        distinct, context_index = _unique_rows(contexts, self._n_codes)
+        indices = np.empty((len(distinct), k), dtype=np.intp)
+        log_probs = np.empty((len(distinct), k))
+        for start, batch in self._log_probs(distinct):
+            top = batch.topk(k, dim=1)
+            indices[start : start + len(batch)] = top.indices.cpu().numpy()
+            log_probs[start : start + len(batch)] = top.values.cpu().numpy()
+        outputs = self.keys_
+        if self.session_end_:
+            outputs = np.concatenate([[SESSION_END], outputs])
+        return outputs[indices[context_index]], np.exp(log_probs[context_index])
+
+    def _score_rows(self, X):
+        contexts, targets, rows = self._queries(X)
+        scores = self._score_queries(contexts, targets)[1]
+        row_scores = scores[: len(X)]
+        # With complete sessions, the session's last entry also answers for its end.
+        np.minimum.at(row_scores, rows[len(X) :], scores[len(X) :])
+        return row_scores
+
+    def _score_queries(self, contexts, targets):
+        """Log-likelihood and top-g score of each (context, target) query.
+
+        Each distinct context is run through the network once, in batches; each
+        distinct (context, target) pair is scored once; results are scattered back.
+        ``targets`` of -1 (unseen keys) score one nat below the least likely output.
+        """
+        n_outputs = self._n_outputs
+        top_g = min(self.top_g, n_outputs)
+        distinct, context_index = _unique_rows(contexts, self._n_codes)
+        pairs, pair_index = np.unique(
+            context_index * (n_outputs + 1) + (targets + 1), return_inverse=True
+        )
+        pair_contexts = pairs // (n_outputs + 1)
+        pair_targets = pairs % (n_outputs + 1) - 1
+        log_likelihood = np.empty(len(pairs))
+        threshold = np.empty(len(pairs))
+        for start, log_probs in self._log_probs(distinct):
+            lo, hi = np.searchsorted(pair_contexts, [start, start + len(log_probs)])
+            rows = torch.as_tensor(
+                pair_contexts[lo:hi] - start, device=log_probs.device
+            )
+            cols = torch.as_tensor(pair_targets[lo:hi], device=log_probs.device)
+            # Both terms come from the same float64 array, so a key tied with the
+            # g-th scores exactly 0 (normal).
+            known = log_probs[rows, cols.clamp(min=0)]
+            unseen = log_probs.min(dim=1).values[rows] - 1.0
+            kth = log_probs.topk(top_g, dim=1).values[:, -1][rows]
+            log_likelihood[lo:hi] = torch.where(cols >= 0, known, unseen).cpu().numpy()
+            threshold[lo:hi] = kth.cpu().numpy()
+        return log_likelihood[pair_index], (log_likelihood - threshold)[pair_index]
+
+    def _log_probs(self, contexts):
+        """Yield ``(start, float64 log-probabilities)`` for batches of contexts."""
+        # Scoring runs in float64 so that a window's score does not depend on the
+        # batch it is computed in (float32 products differ by ~1e-6 with batching).
+        module = copy.deepcopy(self.net_.module_).double().eval()
+        starts = range(0, len(contexts), _SCORING_BATCH)
+        progress = tqdm(starts, desc="scoring", unit="batch", disable=self.verbose < 2)
+        with torch.no_grad():
+            for start in progress:
+                batch = torch.as_tensor(
+                    contexts[start : start + _SCORING_BATCH], device=self.device_
+                )
+                yield start, torch.log_softmax(module(batch), dim=1)
+
+    # -- windows -------------------------------------------------------------------
+
+    def _queries(self, X, session_ends=True):
+        """Encode windows as (context codes, target output, row) queries.
+
+        Every row asks for its key after its context; with complete sessions (and
+        ``session_ends``), the last entry of a session also asks for the end of the
+        session after the context that ends with its key.
+        """
+        window = X.shape[1] - 1 - int(self.session_end_)
+        codes = self._encode(X[:, : window + 1])
+        contexts = codes[:, :window] if window else np.full((len(X), 1), PAD_CODE)
+        keys = codes[:, window]
+        first_key_output = int(self.session_end_)
+        targets = np.where(
+            keys == UNKNOWN_CODE, -1, keys - KEY_OFFSET + first_key_output
+        )
+        rows = np.arange(len(X))
+        if self.session_end_ and session_ends:
+            ends = np.flatnonzero(is_marker(X[:, -1], SESSION_END))
+            end_contexts = codes[ends, 1:] if window else contexts[ends]
+            contexts = np.concatenate([contexts, end_contexts])
+            targets = np.concatenate(
+                [targets, np.zeros(len(ends), dtype=targets.dtype)]
+            )
+            rows = np.concatenate([rows, ends])
+        return contexts, targets.astype(np.int64), rows
+
+    def _encode(self, values):
+        """Embedding indices of window values (keys, unseen keys, NO_EVENT)."""
+        index = pd.Index(self.keys_).get_indexer(values.ravel()).reshape(values.shape)
+        codes = np.where(index >= 0, index + KEY_OFFSET, UNKNOWN_CODE)
+        codes[is_marker(values, NO_EVENT)] = PAD_CODE
+        return codes.astype(np.int64)
+
+    def _validate_windows(self, X, reset):
+        """Validate windows; return them and whether they end with a session column."""
+        X = validate_data(self, X, dtype=None, ensure_all_finite=False, reset=reset)
+        if X.dtype.kind in "US":
+            X = X.astype(object)
+        if X.dtype.kind == "O":
+            _check_object_keys(X)
+        elif X.dtype.kind not in "biuf":
+            raise TypeError(
+                f"Log keys must be numbers or strings; got windows of dtype {X.dtype}."
+            )
+        elif X.dtype.kind == "f" and np.isnan(X).any():
+            raise ValueError(_NAN_MESSAGE)
+        ends_with_markers = X.shape[1] >= 2 and bool(
+            (is_marker(X[:, -1], NO_EVENT) | is_marker(X[:, -1], SESSION_END)).all()
+        )
+        # The layout is read off the training windows, then required.
+        session_end = ends_with_markers if reset else self.session_end_
+        if session_end and not ends_with_markers:
+            raise ValueError(
+                "The windows' layout differs from the training windows': the model "
+                "was trained with an end-of-session column (SequenceWindower("
+                "complete_sessions=True)) and X's last column holds keys. Build the "
+                "windows with the windower used in training."
+            )
+        key_column = X.shape[1] - 1 - int(session_end)
+        if is_marker(X[:, key_column], NO_EVENT).any():
+            raise ValueError(
+                "The key column (the last window column) holds the NO_EVENT marker "
+                "-inf: it marks missing context and cannot be a key to check."
+            )
+        if is_marker(X[:, : key_column + 1], SESSION_END).any():
+            raise ValueError(
+                "Input X contains +inf (inf) outside the end-of-session column: "
+                "log keys must be finite numbers or strings."
+            )
+        return X, session_end
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+    # -- persistence ---------------------------------------------------------------
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        net = state.pop("net_", None)
+        if net is not None:
+            # Device-independent numpy state: loads on any machine, cuda or not.
+            state["_net_state"] = {
+                "module": _to_numpy(net.module_.state_dict()),
+                "optimizer": _to_numpy(net.optimizer_.state_dict()),
+            }
+        return state
+
+    def __setstate__(self, state):
+        net_state = state.pop("_net_state", None)
+        super().__setstate__(state)
+        if net_state is None:
+            return
+        if torch.device(self.device_).type == "cuda" and not torch.cuda.is_available():
+            warnings.warn(
+                f"This model was trained on {self.device_}, which is not available "
+                "here; it is loaded on the cpu.",
+                UserWarning,
+                stacklevel=2,
+            )
+            self.device_ = "cpu"
+        self.net_ = self._build_net()
+        self.net_.initialize()
+        self.net_.module_.load_state_dict(_to_torch(net_state["module"], self.device_))
+        # torch moves the optimizer state to the parameters' device itself.
+        self.net_.optimizer_.load_state_dict(_to_torch(net_state["optimizer"], "cpu"))
+
+
+_NAN_MESSAGE = (
+    "Input X contains NaN: a log key is missing. Drop or fill missing keys "
+    "before windowing."
+)
+
+
+def _check_object_keys(X):
+    """Accept strings and real numbers as keys; reject missing and other values."""
+    try:
+        values = pd.unique(X.ravel())
+    except TypeError as err:
+        raise TypeError(
+            "Log keys must be hashable: each key argument must be a string or a "
+            f"number ({err})."
+        ) from err
+    for value in values:
+        if (
+            value is None
+            or value is pd.NA
+            or (isinstance(value, Real) and value != value)
+        ):
+            raise ValueError(_NAN_MESSAGE)
+        if not isinstance(value, (str, Real)):
+            raise TypeError(
+                "Unsupported log key: a key argument must be a string or a number, "
+                f"not {type(value).__name__} ({value!r})."
+            )
+
+
+def _vocabulary(X, session_end):
+    """Sorted distinct keys of the windows (markers excluded)."""
+    values = X[:, : X.shape[1] - int(session_end)].ravel()
+    values = pd.unique(values[~is_marker(values, NO_EVENT)])
+    try:
+        return np.sort(values)
+    except TypeError:  # mixed types, e.g. int and str keys
+        return np.array(sorted(values, key=lambda v: (type(v).__name__, v)), object)
+
+
+def _unique_rows(codes, n_codes):
+    """Distinct rows of a non-negative int matrix and the inverse index.
+
+    Rows are packed into one int64 when they fit (far faster than
+    ``np.unique(axis=0)``), else viewed as raw bytes.
+    """
+    n_rows, n_columns = codes.shape
+    bits = max(int(n_codes - 1).bit_length(), 1)
+    if bits * n_columns <= 63:
+        packed = np.zeros(n_rows, dtype=np.int64)
+        for column in codes.T:
+            packed = (packed << bits) | column
+    else:
+        packed = (
+            np.ascontiguousarray(codes)
+            .view(np.dtype((np.void, codes.dtype.itemsize * n_columns)))
+            .ravel()
+        )
+    _, first, inverse = np.unique(packed, return_index=True, return_inverse=True)
+    return codes[first], inverse.ravel()
+
+
+def _resolve_device(device):
+    """'auto' -> cuda when available, else cpu; refuse cuda without a GPU."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        parsed = torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(f"device={device!r} is not a torch device: {err}") from err
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available (no GPU, or "
+            "a CPU-only torch build). Use device='auto' or device='cpu'."
+        )
+    return device
+
+
+def _to_numpy(state):
+    """Torch tensors in a (nested) state dict -> numpy arrays."""
+    if isinstance(state, torch.Tensor):
+        return state.detach().cpu().numpy()
+    if isinstance(state, dict):
+        return {key: _to_numpy(value) for key, value in state.items()}
+    if isinstance(state, list):
+        return [_to_numpy(value) for value in state]
+    return state
+
+
+def _to_torch(state, device):
+    """Inverse of :func:`_to_numpy`, onto ``device``."""
+    if isinstance(state, np.ndarray):
+        return torch.as_tensor(state, device=device)
+    if isinstance(state, dict):
+        return {key: _to_torch(value, device) for key, value in state.items()}
+    if isinstance(state, list):
+        return [_to_torch(value, device) for value in state]
+    return state

@@ -1,0 +1,106 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""The torch module of DeepLog's log-key model: embedding -> LSTM -> linear."""
+
+import torch
+from torch import nn
+
+__all__ = ["LogKeyLSTM"]
+
+#: Embedding index of the "no event" padding marker (context only).
+PAD_CODE = 0
+#: Embedding index shared by all keys unseen in training (context only).
+UNKNOWN_CODE = 1
+#: Embedding index of the first vocabulary key; key ``j`` has index ``j + KEY_OFFSET``.
+KEY_OFFSET = 2
+
+
+class LogKeyLSTM(nn.Module):
+    """Predict the next log key from the previous ones.
+
+    Parameters
+    ----------
+    n_keys : int
+        Size of the vocabulary.
+    embedding_dim : int
+        Size of a key's embedding.
+    hidden_size : int
+        Number of LSTM units per layer.
+    num_layers : int
+        Number of stacked LSTM layers.
+    session_end : bool
+        Whether the end of a session is a class of its own (output 0).
+
+    Notes
+    -----
+    Input index ``PAD_CODE`` is the "no event" marker, ``UNKNOWN_CODE`` a key unseen
+    in training and ``j + KEY_OFFSET`` the vocabulary key ``j``. Output ``j`` is the
+    logit of key ``j``, shifted by one when ``session_end`` puts the end-of-session
+    class first. New keys are appended at the end of both, so a grown module keeps
+    every learned index.
+    """
+
+    def __init__(self, n_keys, embedding_dim, hidden_size, num_layers, session_end):
+        super().__init__()
+        self.embedding = nn.Embedding(n_keys + KEY_OFFSET, embedding_dim)
+        self.lstm = nn.LSTM(embedding_dim, hidden_size, num_layers, batch_first=True)
+        self.output = nn.Linear(hidden_size, n_keys + int(session_end))
+
+    def forward(self, context, sample_weight=None):
+        """Logits of the next key after each context.
+
+        Parameters
+        ----------
+        context : torch.LongTensor of shape (n_windows, window)
+            Embedding indices of the context keys, oldest first.
+        sample_weight : torch.Tensor, default=None
+            Ignored here; consumed by the loss (skorch passes every input field).
+
+        Returns
+        -------
+        logits : torch.Tensor of shape (n_windows, n_outputs)
+        """
+        hidden, _ = self.lstm(self.embedding(context))
+        return self.output(hidden[:, -1])
+
+
+def grow_state_dict(old_state, new_state, n_old_keys, session_end):
+    """Copy learned weights into the state of a module with a larger vocabulary.
+
+    New embedding rows start as the "unknown key" embedding (so a context that held
+    the key before it was learned is read as before). New outputs start with zero
+    weights and a bias below every learned logit (LSTM outputs lie in (-1, 1), so
+    logit ``k`` is at least ``bias_k - |weight_k|_1``): a new key starts as the least
+    likely everywhere, and no learned ranking or score changes until training moves
+    it.
+
+    Parameters
+    ----------
+    old_state, new_state : dict of str to torch.Tensor
+        State dicts of the old and the grown module; ``new_state`` is filled in place.
+    n_old_keys : int
+        Vocabulary size of the old module.
+    session_end : bool
+        Whether the modules have the end-of-session output.
+
+    Returns
+    -------
+    new_state : dict of str to torch.Tensor
+    """
+    n_in = n_old_keys + KEY_OFFSET
+    n_out = n_old_keys + int(session_end)
+    with torch.no_grad():
+        for name, old in old_state.items():
+            new = new_state[name]
+            if name == "embedding.weight":
+                new[:n_in] = old
+                new[n_in:] = old[UNKNOWN_CODE]
+            elif name == "output.weight":
+                new[:n_out] = old
+                new[n_out:] = 0.0
+            elif name == "output.bias":
+                lowest_logit = old - old_state["output.weight"].abs().sum(dim=1)
+                new[:n_out] = old
+                new[n_out:] = lowest_logit.min() - 1.0
+            else:
+                new.copy_(old)
+    return new_state

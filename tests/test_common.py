@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""scikit-learn's estimator checks: the only table of expected failures."""
+
+import pytest
+from sklearn.utils.estimator_checks import (
+    check_dataframe_column_names_consistency,
+    check_global_output_transform_pandas,
+    check_param_validation,
+    check_set_output_transform,
+    check_set_output_transform_pandas,
+    check_transformer_get_feature_names_out,
+    check_transformer_get_feature_names_out_pandas,
+    parametrize_with_checks,
+)
+
+from sklearn_deeplog import DeepLogDetector, SequenceWindower
+
+# A small network trained briefly: every check must hold.
+FAST_DETECTOR = DeepLogDetector(
+    hidden_size=8, num_layers=1, embedding_dim=4, max_epochs=2, random_state=0
+)
+DEFAULT_DETECTOR = DeepLogDetector(random_state=0)
+
+_ORDER_DEPENDENT = (
+    "a window holds the previous entries of the same group, so an output row "
+    "depends on the other rows: {}"
+)
+EXPECTED_FAILED_CHECKS = {
+    "SequenceWindower": {
+        "check_methods_sample_order_invariance": _ORDER_DEPENDENT.format(
+            "reordering the rows changes every window"
+        ),
+        "check_methods_subset_invariance": _ORDER_DEPENDENT.format(
+            "a subset of the rows has other windows"
+        ),
+    },
+}
+
+
+def _expected_failed_checks(estimator):
+    return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
+
+
+@parametrize_with_checks(
+    [
+        SequenceWindower(),
+        SequenceWindower(window=2, complete_sessions=True),
+        FAST_DETECTOR,
+        DEFAULT_DETECTOR,
+    ],
+    expected_failed_checks=_expected_failed_checks,
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize(
+    "estimator", [SequenceWindower(), FAST_DETECTOR], ids=lambda e: type(e).__name__
+)
+def test_checks_beyond_check_estimator(estimator):
+    name = type(estimator).__name__
+    check_dataframe_column_names_consistency(name, estimator)
+    check_param_validation(name, estimator)
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        check_set_output_transform,
+        check_set_output_transform_pandas,
+        check_global_output_transform_pandas,
+        check_transformer_get_feature_names_out,
+        check_transformer_get_feature_names_out_pandas,
+    ],
+)
+def test_windower_output_checks(check):
+    check("SequenceWindower", SequenceWindower(window=3))

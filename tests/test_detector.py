@@ -1,0 +1,230 @@
+# SPDX-License-Identifier: BSD-3-Clause
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import NotFittedError
+
+from sklearn_deeplog import NO_EVENT, SESSION_END, DeepLogDetector, SequenceWindower
+from sklearn_deeplog._detector import _resolve_device
+from sklearn_deeplog._network import LogKeyLSTM, grow_state_dict
+
+P = NO_EVENT
+# A cyclic log 1 2 3 4 5 1 2 ... with a fork: after 5 comes 1 or 6 (then 1).
+CYCLE = [1, 2, 3, 4, 5, 1, 2, 3, 4, 5, 6]
+
+
+def small_detector(**params):
+    defaults = dict(
+        hidden_size=16,
+        num_layers=1,
+        embedding_dim=8,
+        max_epochs=60,
+        lr=0.01,
+        batch_size=32,
+        random_state=0,
+    )
+    return DeepLogDetector(**{**defaults, **params})
+
+
+def cyclic_windows(n_repeats=20, window=3):
+    keys = np.array(CYCLE * n_repeats)[:, None]
+    return SequenceWindower(window=window).fit_transform(keys)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X = cyclic_windows()
+    return small_detector(top_g=2).fit(X), X
+
+
+def test_normal_windows_are_normal_and_wrong_transitions_flagged(fitted):
+    detector, X = fitted
+    assert (detector.predict(X) == 1).all()
+    wrong = np.array([[1, 2, 3, 5], [3, 4, 5, 3]], dtype=float)
+    assert_array_equal(detector.predict(wrong), [-1, -1])
+
+
+def test_top_g_rule_is_exactly_decision_function_sign(fitted):
+    detector, X = fitted
+    contexts = X[:10, :-1]
+    for key in detector.keys_:
+        windows = np.column_stack([contexts, np.full(len(contexts), key)])
+        expected_keys, _ = detector.predict_next(windows, k=detector.top_g)
+        in_top_g = (expected_keys == key).any(axis=1)
+        assert_array_equal(detector.decision_function(windows) >= 0, in_top_g)
+        assert_array_equal(detector.predict(windows) == 1, in_top_g)
+
+
+def test_unseen_key_scores_below_every_seen_key_and_never_warns(fitted):
+    detector, X = fitted
+    context = X[7, :-1]
+    seen = [np.r_[context, key] for key in detector.keys_]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        unseen_score = detector.score_samples([np.r_[context, 42.0]])
+        seen_scores = detector.score_samples(seen)
+    assert np.isfinite(unseen_score).all()
+    assert unseen_score[0] < seen_scores.min()
+    assert detector.predict([np.r_[context, 42.0]])[0] == -1
+    # An unseen key in the context is read, not an error.
+    assert np.isfinite(detector.score_samples([[42.0, 1, 2, 3]])).all()
+
+
+def test_padding_is_context_only(fitted):
+    detector, X = fitted
+    keys, probabilities = detector.predict_next(X, k=len(detector.keys_))
+    assert not np.isin(keys, [NO_EVENT, SESSION_END]).any()
+    assert set(detector.keys_) == {1, 2, 3, 4, 5, 6}
+    assert_allclose(probabilities.sum(axis=1), 1.0)
+    assert (np.diff(probabilities, axis=1) <= 0).all()
+    with pytest.raises(ValueError, match="cannot be a key to check"):
+        detector.predict([[1, 2, 3, P]])
+
+
+def test_score_is_higher_on_normal_than_on_shuffled_logs(fitted):
+    detector, X = fitted
+    shuffled = X.copy()
+    np.random.RandomState(0).shuffle(shuffled[:, -1])
+    assert detector.score(X) > detector.score(shuffled)
+    assert detector.score(X) <= 0
+
+
+def test_float_contamination_flags_that_share_of_training_entries():
+    X = cyclic_windows()
+    detector = small_detector(contamination=0.1, max_epochs=5).fit(X)
+    assert detector.offset_ != 0
+    flagged = (detector.predict(X) == -1).mean()
+    assert 0.0 < flagged <= 0.2
+
+
+def test_string_and_mixed_keys():
+    keys = np.array([str(k) for k in CYCLE] * 10, dtype=object)
+    keys[::11] = 7  # mixed int and str keys
+    X = SequenceWindower(window=2).fit_transform(keys[:, None])
+    detector = small_detector(max_epochs=5).fit(X)
+    assert 7 in list(detector.keys_) and "2" in list(detector.keys_)
+    assert detector.score_samples(X).dtype == np.float64
+
+
+def test_same_random_state_same_model_and_other_seeds_differ():
+    X = cyclic_windows(5)
+    scores = [
+        small_detector(random_state=seed, max_epochs=3).fit(X).score_samples(X)
+        for seed in (1, 1, 2)
+    ]
+    assert_array_equal(scores[0], scores[1])
+    assert not np.allclose(scores[0], scores[2])
+    # torch's global random state is left alone.
+    torch.manual_seed(123)
+    expected = torch.rand(1)
+    torch.manual_seed(123)
+    small_detector(max_epochs=1).fit(X)
+    assert torch.rand(1) == expected
+
+
+def test_partial_fit_learns_new_keys_and_keeps_learned_weights(fitted):
+    detector, X = fitted
+    detector = pickle.loads(pickle.dumps(detector))
+    before = detector.score_samples(X)
+    new = np.array([[3, 4, 5, 77]], dtype=float)
+    assert detector.predict(new)[0] == -1
+    detector.partial_fit(new)
+    assert 77 in detector.keys_ and len(detector.keys_) == 7
+    assert_array_equal(detector.predict(X), 1)
+    assert_allclose(detector.score_samples(X), before, atol=0.5)
+
+
+def test_growing_the_vocabulary_changes_no_learned_score():
+    torch.manual_seed(0)
+    old = LogKeyLSTM(4, 3, 5, 1, session_end=True)
+    new = LogKeyLSTM(6, 3, 5, 1, session_end=True)
+    new.load_state_dict(grow_state_dict(old.state_dict(), new.state_dict(), 4, True))
+    context = torch.tensor([[0, 2, 3], [1, 5, 4]])
+    old_logits, new_logits = old(context), new(context)
+    assert torch.equal(new_logits[:, :5], old_logits)
+    assert (new_logits[:, 5:].max(dim=1).values < old_logits.min(dim=1).values).all()
+
+
+def test_complete_sessions_flag_a_session_that_stops_early():
+    sessions = np.array([[s, k] for s in range(30) for k in (1, 2, 3, 4)])
+    windower = SequenceWindower(window=3, group=0, complete_sessions=True)
+    detector = small_detector(top_g=1).fit(windower.fit_transform(sessions))
+    assert detector.session_end_
+    truncated = np.array([[0, 1], [0, 2], [1, 1], [1, 2], [1, 3], [1, 4]])
+    windows = windower.transform(truncated)
+    assert_array_equal(detector.predict(windows), [1, -1, 1, 1, 1, 1])
+    # After a whole session, the model expects its end.
+    keys, _ = detector.predict_next([[2, 3, 4, 1, P]], k=1)
+    assert keys[0, 0] == SESSION_END
+    with pytest.raises(ValueError, match="layout"):
+        detector.predict(SequenceWindower(window=4).fit_transform(truncated[:, 1:]))
+
+
+def test_persistence_round_trip_gives_identical_predictions(fitted):
+    detector, X = fitted
+    restored = pickle.loads(pickle.dumps(detector))
+    assert_array_equal(restored.score_samples(X), detector.score_samples(X))
+    restored.partial_fit(X[:5])  # the optimizer state came along
+
+
+def test_model_trained_on_cuda_loads_on_cpu(fitted, monkeypatch):
+    detector, X = fitted
+    state = detector.__getstate__()
+    state["device_"] = "cuda"
+    restored = DeepLogDetector.__new__(DeepLogDetector)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="loaded on the cpu"):
+        restored.__setstate__(state)
+    assert restored.device_ == "cpu"
+    assert_array_equal(restored.score_samples(X), detector.score_samples(X))
+
+
+def test_device_resolution(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert _resolve_device("auto") == "cpu"
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        _resolve_device("cuda")
+    with pytest.raises(ValueError, match="not a torch device"):
+        _resolve_device("gpu-please")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert _resolve_device("auto") == "cuda"
+    assert _resolve_device("cuda:1") == "cuda:1"
+
+
+def test_fit_on_cpu_device_places_the_network_there():
+    detector = small_detector(device="cpu", max_epochs=1).fit(cyclic_windows(2))
+    assert detector.device_ == "cpu"
+    assert next(detector.net_.module_.parameters()).device.type == "cpu"
+
+
+@pytest.mark.parametrize(
+    "X, error, match",
+    [
+        (np.array([[1.0, np.nan]]), ValueError, "NaN"),
+        (np.array([[None, "a"]], dtype=object), ValueError, "NaN"),
+        (np.array([[{"a": 1}, "a"]], dtype=object), TypeError, "string or a number"),
+        (np.array([[np.inf, 1.0]]), ValueError, "inf"),
+        (np.empty((0, 3)), ValueError, "0 sample"),
+        (np.array([1, 2, 3]), ValueError, "2D array"),
+        (
+            np.array([["2026-01-01"]], dtype="datetime64[D]"),
+            TypeError,
+            "numbers or strings",
+        ),
+    ],
+)
+def test_bad_input_is_explained(X, error, match):
+    with pytest.raises(error, match=match):
+        small_detector(max_epochs=1).fit(X)
+
+
+def test_wrong_number_of_columns_and_unfitted_use(fitted):
+    detector, _ = fitted
+    with pytest.raises(ValueError, match="X has 2 features"):
+        detector.predict([[1, 2]])
+    with pytest.raises(NotFittedError):
+        DeepLogDetector().predict([[1, 2]])
