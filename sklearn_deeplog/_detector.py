@@ -55,13 +55,21 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
         Number of stacked LSTM layers (``L`` in the paper).
     embedding_dim : int, default=16
         Size of the learned embedding of a log key.
-    max_epochs : int, default=100
+    max_epochs : int, default=50
         Training epochs of :meth:`fit`. An epoch is one pass over the distinct
         (context, key) windows, each weighted by its count.
-    batch_size : int, default=256
+    batch_size : int, default=128
         Distinct windows per training step.
-    lr : float, default=1e-3
-        Learning rate of the Adam optimizer.
+    lr : float, default=1e-2
+        Learning rate of the Adam optimizer, constant; :meth:`partial_fit` uses
+        the value set at the time of the call (lower it for gentler updates).
+    min_end_probability : float, default=1e-3
+        With complete sessions (``SequenceWindower(complete_sessions=True)``), the
+        end of a session is normal when the model gives it at least this
+        probability. The end is judged by probability, not rank: where only a few
+        keys can follow, the top g also hold keys that cannot follow at all, and
+        the end, more frequent than those, ranks among them even where a session
+        never ends, so a session cut short would pass a top-g test.
     contamination : 'auto' or float, default='auto'
         With 'auto', the threshold is DeepLog's top-g rule (``offset_ = 0``). With a
         float in (0, 0.5], ``offset_`` is set so that this proportion of the
@@ -140,6 +148,7 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
+        "min_end_probability": [Interval(Real, 0, 1, closed="neither")],
         "contamination": [
             StrOptions({"auto"}),
             Interval(Real, 0, 0.5, closed="right"),
@@ -156,9 +165,10 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
         hidden_size=64,
         num_layers=2,
         embedding_dim=16,
-        max_epochs=100,
-        batch_size=256,
-        lr=1e-3,
+        max_epochs=50,
+        batch_size=128,
+        lr=1e-2,
+        min_end_probability=1e-3,
         contamination="auto",
         device="auto",
         random_state=None,
@@ -171,6 +181,7 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
+        self.min_end_probability = min_end_probability
         self.contamination = contamination
         self.device = device
         self.random_state = random_state
@@ -240,15 +251,14 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
                 self.net_.initialize()
             elif len(new_keys):
                 self._grow(new_keys)
+            self.net_.set_params(lr=self.lr)  # as set now, e.g. lower for updates
             self.net_.partial_fit(*self._training_data(X), epochs=1)
         if first_call:
             self._set_offset(X)
         return self
 
     def _build_net(self):
-        callbacks = "disable" if not self.verbose else None
-        if self.verbose >= 2:
-            callbacks = [ProgressBar()]
+        callbacks = [ProgressBar()] if self.verbose >= 2 else []
         return _WeightedNeuralNet(
             module=LogKeyLSTM,
             module__n_keys=len(self.keys_),
@@ -338,8 +348,8 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
         scores : ndarray of shape (n_entries,), dtype float64
             ``log p(key) - log p(g-th most likely key)``: non-negative exactly when
             the key is among the ``top_g`` predictions. With complete sessions, the
-            last entry of a session scores the minimum of this and the same score of
-            the end of the session.
+            last entry of a session scores the minimum of this and ``log p(end of
+            session) - log min_end_probability``.
         """
         check_is_fitted(self)
         X, _ = self._validate_windows(X, reset=False)
@@ -439,14 +449,17 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
 
     def _score_rows(self, X):
         contexts, targets, rows = self._queries(X)
-        scores = self._score_queries(contexts, targets)[1]
-        row_scores = scores[: len(X)]
-        # With complete sessions, the session's last entry also answers for its end.
-        np.minimum.at(row_scores, rows[len(X) :], scores[len(X) :])
-        return row_scores
+        log_likelihood, top_g_threshold = self._score_queries(contexts, targets)
+        n_rows = len(X)
+        scores = log_likelihood[:n_rows] - top_g_threshold[:n_rows]
+        # With complete sessions, a session's last entry also answers for its end,
+        # which is judged by its probability (see min_end_probability).
+        end_scores = log_likelihood[n_rows:] - np.log(self.min_end_probability)
+        np.minimum.at(scores, rows[n_rows:], end_scores)
+        return scores
 
     def _score_queries(self, contexts, targets):
-        """Log-likelihood and top-g score of each (context, target) query.
+        """Log-likelihood and top-g threshold of each (context, target) query.
 
         Each distinct context is run through the network once, in batches; each
         distinct (context, target) pair is scored once; results are scattered back.
@@ -468,14 +481,14 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
                 pair_contexts[lo:hi] - start, device=log_probs.device
             )
             cols = torch.as_tensor(pair_targets[lo:hi], device=log_probs.device)
-            # Both terms come from the same float64 array, so a key tied with the
-            # g-th scores exactly 0 (normal).
+            # Both come from the same float64 array, so a key tied with the g-th
+            # scores exactly 0 (normal).
             known = log_probs[rows, cols.clamp(min=0)]
             unseen = log_probs.min(dim=1).values[rows] - 1.0
-            kth = log_probs.topk(top_g, dim=1).values[:, -1][rows]
+            kth = log_probs.topk(top_g, dim=1).values[:, -1]
             log_likelihood[lo:hi] = torch.where(cols >= 0, known, unseen).cpu().numpy()
-            threshold[lo:hi] = kth.cpu().numpy()
-        return log_likelihood[pair_index], (log_likelihood - threshold)[pair_index]
+            threshold[lo:hi] = kth[rows].cpu().numpy()
+        return log_likelihood[pair_index], threshold[pair_index]
 
     def _log_probs(self, contexts):
         """Yield ``(start, float64 log-probabilities)`` for batches of contexts."""

@@ -68,10 +68,9 @@ def grow_state_dict(old_state, new_state, n_old_keys, session_end):
 
     New embedding rows start as the "unknown key" embedding (so a context that held
     the key before it was learned is read as before). New outputs start with zero
-    weights and a bias below every learned logit (LSTM outputs lie in (-1, 1), so
-    logit ``k`` is at least ``bias_k - |weight_k|_1``): a new key starts as the least
-    likely everywhere, and no learned ranking or score changes until training moves
-    it.
+    weights and the lowest learned bias: a new key starts among the least likely,
+    close enough to learn it in a few updates, and the learned logits stay as they
+    were.
 
     Parameters
     ----------
@@ -98,9 +97,8 @@ def grow_state_dict(old_state, new_state, n_old_keys, session_end):
                 new[:n_out] = old
                 new[n_out:] = 0.0
             elif name == "output.bias":
-                lowest_logit = old - old_state["output.weight"].abs().sum(dim=1)
                 new[:n_out] = old
-                new[n_out:] = lowest_logit.min() - 1.0
+                new[n_out:] = old.min()
             else:
                 new.copy_(old)
     return new_state

@@ -109,7 +109,7 @@ def test_online_update_accepts_a_false_positive_and_keeps_earlier_behaviour(logs
     flagged_before = model.predict(test) == -1
 
     windows = model[0].transform(first)
-    detector = model[-1]
+    detector = model[-1].set_params(lr=0.003)
     for _ in range(100):
         detector.partial_fit(windows)
         if (detector.predict(windows) == 1).all():
