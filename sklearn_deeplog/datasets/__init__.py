@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""Log datasets: generated logs with known anomalies."""
+"""Log datasets: the DeepLog paper's HDFS sessions and generated logs."""
 
+from ._hdfs import load_hdfs
 from ._synthetic import make_logs
 
-__all__ = ["make_logs"]
+__all__ = ["load_hdfs", "make_logs"]
