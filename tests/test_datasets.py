@@ -1,38 +1,107 @@
 # SPDX-License-Identifier: BSD-3-Clause
+import gzip
+from importlib import resources
+
 import numpy as np
+import pandas as pd
 import pytest
+from pandas.testing import assert_frame_equal, assert_series_equal
 
 from sklearn_deeplog.datasets import load_hdfs, make_logs
 
+SESSIONS = {"train": 4855, "test_normal": 2791, "test_abnormal": 16838}
+ENTRIES = {"train": 95125, "test_normal": 54019, "test_abnormal": 284818}
 
-def test_load_hdfs_counts_and_labels():
-    hdfs = load_hdfs(as_frame=True)
-    sessions = hdfs.data.groupby(hdfs.subset)["group"].nunique()
-    assert sessions.to_dict() == {
-        "train": 4855,
-        "test_normal": 2791,
-        "test_abnormal": 16838,
+
+@pytest.fixture(scope="module")
+def hdfs():
+    return load_hdfs(as_frame=True)
+
+
+def test_load_hdfs_counts(hdfs):
+    assert hdfs.data.groupby(hdfs.subset)["group"].nunique().to_dict() == SESSIONS
+    assert hdfs.subset.value_counts().to_dict() == ENTRIES
+    assert hdfs.session_target.value_counts().to_dict() == {
+        1: SESSIONS["test_abnormal"],
+        0: SESSIONS["train"] + SESSIONS["test_normal"],
     }
+
+
+def test_load_hdfs_event_table_and_labels(hdfs):
+    assert list(hdfs.data.columns) == hdfs.feature_names == ["group", "time", "event"]
+    assert hdfs.data.dtypes.astype(str).tolist() == ["object", "int64", "int64"]
+    assert hdfs.data["event"].between(1, 28).all()
+    assert_frame_equal(hdfs.frame.drop(columns="target"), hdfs.data)
     assert (hdfs.target == (hdfs.subset == "test_abnormal")).all()
-    assert hdfs.session_target.sum() == 16838
-    assert hdfs.data["event"].dtype == np.int64
-    assert "Du" in hdfs.DESCR and "Loghub" in hdfs.DESCR
+    by_group = hdfs.target.groupby(hdfs.data["group"], sort=False).max()
+    assert_series_equal(hdfs.session_target, by_group)
+    # Groups are unique across subsets; time is the position in the session.
+    positions = hdfs.data.groupby("group", sort=False).cumcount()
+    assert (hdfs.data["time"] == positions).all()
+    groups = hdfs.data["group"].drop_duplicates()
+    assert groups.str.startswith(("train-", "abnormal-", "blk_")).all()
+    assert hdfs.data.groupby(hdfs.subset)["group"].nunique().sum() == len(groups)
+    assert hdfs.target_names == ["normal", "anomalous"]
+    for citation in ("CCS 2017", "SOSP 2009", "ISSRE 2023", "Ek"):
+        assert citation in hdfs.DESCR
 
 
-def test_load_hdfs_matches_the_shared_files(shared_data):
-    hdfs = shared_data / "hdfs"
-    train = load_hdfs(subset="train", as_frame=True).data
-    tokens = (hdfs / "hdfs_train").read_text().split()
-    assert train["event"].tolist() == [int(t) for t in tokens]
-    abnormal = load_hdfs(subset="test_abnormal", as_frame=True).data
-    assert len(abnormal) == len((hdfs / "hdfs_test_abnormal").read_text().split())
+@pytest.mark.parametrize("subset", ["train", "test", "test_normal", "test_abnormal"])
+def test_load_hdfs_subsets(hdfs, subset):
+    bunch = load_hdfs(subset=subset, as_frame=True)
+    rows = hdfs.subset.isin(
+        ["test_normal", "test_abnormal"] if subset == "test" else [subset]
+    )
+    assert_frame_equal(bunch.data, hdfs.data[rows].reset_index(drop=True))
+    assert (bunch.target.to_numpy() == hdfs.target[rows].to_numpy()).all()
 
 
-def test_load_hdfs_return_x_y_and_arrays():
+def test_load_hdfs_arrays_and_return_x_y():
+    bunch = load_hdfs(subset="test_normal")
+    assert isinstance(bunch.data, np.ndarray) and bunch.data.shape == (54019, 3)
+    assert bunch.frame is None and not bunch.target.any()
+    assert isinstance(bunch.session_target, pd.Series)
     X, y = load_hdfs(subset="test", return_X_y=True)
     assert X.shape == (54019 + 284818, 3) and y.shape == (len(X),)
-    with pytest.raises(ValueError, match="subset must be one of"):
+    X, y = load_hdfs(subset="train", return_X_y=True, as_frame=True)
+    assert isinstance(X, pd.DataFrame) and isinstance(y, pd.Series)
+    with pytest.raises(ValueError, match="'subset' parameter of load_hdfs"):
         load_hdfs(subset="validation")
+
+
+def test_load_hdfs_data_is_bundled_and_small():
+    files = list((resources.files("sklearn_deeplog.datasets") / "data").iterdir())
+    names = {f.name for f in files}
+    assert {
+        "hdfs_train.txt.gz",
+        "hdfs_test_abnormal.txt.gz",
+        "hdfs_test_normal_sample.csv.gz",
+    } <= names
+    assert sum(len(f.read_bytes()) for f in files) < 1_000_000
+    assert all(f.read_bytes()[:2] == b"\x1f\x8b" for f in files)  # gzip
+
+
+def test_load_hdfs_matches_the_shared_files(hdfs, shared_data):
+    directory = shared_data / "hdfs"
+    for subset, name in [
+        ("train", "hdfs_train"),
+        ("test_abnormal", "hdfs_test_abnormal"),
+    ]:
+        text = (directory / name).read_text()
+        events = hdfs.data[hdfs.subset == subset]
+        assert events["event"].tolist() == [int(k) for k in text.split()]
+        assert events["group"].nunique() == len(text.splitlines())
+    blocks = pd.read_csv(directory / "hdfs_test_normal_sample.csv")
+    normal = hdfs.data[hdfs.subset == "test_normal"]
+    keys = normal.groupby("group", sort=False)["event"].agg(
+        lambda k: " ".join(map(str, k))
+    )
+    assert keys.index.tolist() == blocks["block_id"].tolist()
+    assert keys.tolist() == blocks["keys"].tolist()
+    bundled = resources.files("sklearn_deeplog.datasets") / "data" / "hdfs_train.txt.gz"
+    assert (
+        gzip.decompress(bundled.read_bytes()) == (directory / "hdfs_train").read_bytes()
+    )
 
 
 def test_make_logs_labels_one_entry_per_anomalous_session():

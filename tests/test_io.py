@@ -5,9 +5,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
-from sklearn_deeplog.io import read_csv, read_events, read_txt
+from sklearn_deeplog.io import read_csv, read_events, read_json, read_ndjson, read_txt
 
 RECORDS = [
     {"timestamp": 1.5, "machine": "m1", "event": "E5", "label": 0},
@@ -16,15 +18,17 @@ RECORDS = [
 ]
 EXPECTED = pd.DataFrame(
     {
-        "group": ["m1", "m2", "m1"],
+        "group": pd.Series(["m1", "m2", "m1"], dtype=object),
         "time": [1.5, 2.0, 3.25],
         "event": pd.Series(["E5", "E22", "E5"], dtype=object),
         "label": [0, 1, 0],
     }
 )
+FORMATS = ["csv", "json", "ndjson"]
 
 
 def write(path, fmt, records=RECORDS):
+    """Write `records` to `path` in format `fmt`, gzip-compressed for a .gz."""
     if fmt == "csv":
         text = pd.DataFrame(records).to_csv(index=False)
     elif fmt == "json":
@@ -38,89 +42,228 @@ def write(path, fmt, records=RECORDS):
     return path
 
 
-@pytest.mark.parametrize("fmt", ["csv", "json", "ndjson"])
+def assert_chunks_equal_whole(path, chunksize, **kwargs):
+    whole = read_events(path, **kwargs)
+    chunks = list(read_events(path, chunksize=chunksize, **kwargs))
+    for chunk in chunks:
+        assert chunk.dtypes.to_dict() == whole.dtypes.to_dict()
+    assert_frame_equal(pd.concat(chunks), whole, check_index_type=True)
+    return chunks
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("gz", [False, True])
 def test_formats_give_the_same_event_table(tmp_path, fmt, gz):
     path = write(tmp_path / f"events.{fmt}{'.gz' if gz else ''}", fmt)
-    events = read_events(path)
-    assert_frame_equal(events, EXPECTED, check_dtype=False, check_index_type=False)
-    assert list(events.columns) == ["group", "time", "event", "label"]
+    assert_frame_equal(read_events(path), EXPECTED)
+    reader = {"csv": read_csv, "json": read_json, "ndjson": read_ndjson}[fmt]
+    assert_frame_equal(reader(path), EXPECTED)
 
 
-@pytest.mark.parametrize("fmt", ["csv", "json", "ndjson"])
+def test_format_is_inferred_from_the_suffix_or_given(tmp_path):
+    jsonl = write(tmp_path / "events.JSONL.gz", "ndjson")
+    assert_frame_equal(read_events(jsonl), EXPECTED)
+    unnamed = write(tmp_path / "events.log", "csv")
+    assert_frame_equal(read_events(unnamed, format="csv"), EXPECTED)
+    with pytest.raises(ValueError, match=r"events\.log: unknown event file format"):
+        read_events(unnamed)
+    with pytest.raises(TypeError, match="read_txt takes no column names"):
+        read_events(tmp_path / "sessions.txt", event="key")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_integer_keys_become_int64_only_when_all_are_integers(tmp_path, fmt):
+    records = [
+        {"timestamp": 1, "machine": 7, "event": 5},
+        {"timestamp": 2, "machine": 8, "event": -22},
+    ]
+    events = read_events(write(tmp_path / f"int.{fmt}", fmt, records))
+    assert events.dtypes.astype(str).to_dict() == {
+        "group": "int64",
+        "time": "int64",
+        "event": "int64",
+    }
+    assert events["event"].tolist() == [5, -22]
+    # A leading zero would merge distinct keys "007" and "7": keep strings.
+    records.append({"timestamp": 3, "machine": "m", "event": "007"})
+    events = read_events(write(tmp_path / f"str.{fmt}", fmt, records))
+    assert events["event"].tolist() == ["5", "-22", "007"]
+    assert events["group"].tolist() == ["7", "8", "m"]
+    assert events["event"].dtype == object and events["group"].dtype == object
+
+
+def test_txt_sessions(tmp_path):
+    path = tmp_path / "sessions.txt"
+    path.write_text("5 5 22 \n\n11\t9 \n26 ")  # the HDFS layout: no final newline
+    events = read_txt(path)
+    expected = pd.DataFrame(
+        {
+            "group": [0, 0, 0, 2, 2, 3],
+            "time": [0, 1, 2, 0, 1, 0],
+            "event": [5, 5, 22, 11, 9, 26],
+        }
+    )
+    assert_frame_equal(events, expected)
+    path.write_text("open read\nclose 5\n")
+    assert read_txt(path)["event"].tolist() == ["open", "read", "close", "5"]
+
+
+def test_txt_chunks_hold_whole_sessions(tmp_path):
+    path = tmp_path / "sessions.txt.gz"
+    lines = ["1 2", "3", "4 5 6 7 8 9", "10 11", "12", "x"]
+    path.write_bytes(gzip.compress("\n".join(lines).encode()))
+    chunks = assert_chunks_equal_whole(path, chunksize=3)
+    # At most 3 entries, except the 6-key session alone in its chunk.
+    assert [c["group"].unique().tolist() for c in chunks] == [
+        [0, 1],
+        [2],
+        [3, 4],
+        [5],
+    ]
+    assert chunks[0]["event"].tolist() == ["1", "2", "3"]  # "x" makes keys str
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_chunks_concatenate_to_the_whole_file(tmp_path, fmt):
     rng = np.random.RandomState(0)
     records = [
-        {"timestamp": float(t), "machine": f"m{rng.randint(3)}", "event": str(k)}
+        {"timestamp": t, "machine": f"m{rng.randint(3)}", "event": int(k), "label": 0}
         for t, k in enumerate(rng.randint(0, 9, size=50))
     ]
+    # The last entry decides the types: float times, string keys.
+    records[-1].update(timestamp=49.5, event="E9")
     path = write(tmp_path / f"events.{fmt}", fmt, records)
-    whole = read_events(path)
-    chunks = list(read_events(path, chunksize=7))
+    chunks = assert_chunks_equal_whole(path, chunksize=7)
     assert [len(c) for c in chunks] == [7] * 7 + [1]
-    assert_frame_equal(pd.concat(chunks), whole)
+    assert chunks[0]["time"].dtype == np.float64
+    assert chunks[0]["event"].tolist()[:2] == ["5", "0"]
 
 
-def test_txt_sessions_and_chunks_of_whole_sessions(tmp_path):
-    path = tmp_path / "sessions.txt"
-    path.write_text("5 5 22 \n\n11 9 \n26")  # trailing spaces, no final newline
-    events = read_txt(path)
-    assert events["group"].tolist() == [0, 0, 0, 2, 2, 3]
-    assert events["time"].tolist() == [0, 1, 2, 0, 1, 0]
-    assert events["event"].tolist() == ["5", "5", "22", "11", "9", "26"]
-    chunks = list(read_txt(path, chunksize=2))
-    assert [c["group"].unique().tolist() for c in chunks] == [[0], [2], [3]]
-    assert_frame_equal(pd.concat(chunks), events)
-
-
-def test_column_names_can_be_overridden_and_time_may_be_absent(tmp_path):
+def test_csv_chunks_skip_blank_lines_and_keep_line_numbers(tmp_path):
     path = tmp_path / "events.csv"
-    path.write_text("key,host\na,h1\nb,h2\n")
+    text = "timestamp,machine,event\n1,m,a\n\n\n2,m,b\n3,m,c\n"
+    path.write_text(text)
+    chunks = assert_chunks_equal_whole(path, chunksize=2)
+    assert [c["event"].tolist() for c in chunks] == [["a"], ["b"], ["c"]]
+    path.write_text(text + "4,m,\n")
+    chunks = read_csv(path, chunksize=2)
+    assert next(chunks)["event"].tolist() == ["a"]
+    with pytest.raises(ValueError, match=r"events\.csv, line 7: missing event value"):
+        list(chunks)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    sessions=st.lists(
+        st.lists(st.sampled_from(["1", "2", "30", "E4"]), max_size=6), min_size=1
+    ),
+    chunksize=st.integers(1, 8),
+)
+def test_chunked_reading_equals_whole_reading(tmp_path_factory, sessions, chunksize):
+    sessions[0].append("7")  # at least one entry
+    directory = tmp_path_factory.mktemp("chunks")
+    txt = directory / "sessions.txt"
+    txt.write_text("\n".join(" ".join(keys) for keys in sessions))
+    chunks = assert_chunks_equal_whole(txt, chunksize)
+    assert all(len(c) <= chunksize or c["group"].nunique() == 1 for c in chunks)
+    records = read_txt(txt).rename(columns={"time": "timestamp", "group": "machine"})
+    csv = write(directory / "events.csv", "csv", records.to_dict("records"))
+    chunks = assert_chunks_equal_whole(csv, chunksize)
+    assert all(len(c) <= chunksize for c in chunks)
+
+
+def test_column_names_can_be_overridden_or_absent(tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_text("key,host,message\na,h1,x\nb,h2,y\n")
     events = read_csv(path, event="key", group="host", time=None)
     assert list(events.columns) == ["group", "event"]
+    events = read_csv(path, event="key", group=None, time=None)
+    assert list(events.columns) == ["event"]
+    path.write_text("timestamp,machine,event,label\n1,m,a,1\n")
+    assert list(read_csv(path, label=None).columns) == ["group", "time", "event"]
 
 
-def test_iso_dates_are_parsed(tmp_path):
+def test_iso_dates_become_datetimes(tmp_path):
     path = tmp_path / "events.csv"
-    path.write_text("timestamp,machine,event\n2026-11-22T10:00:00,m,a\n")
-    assert read_csv(path)["time"].dtype.kind == "M"
+    path.write_text(
+        "timestamp,machine,event\n2026-11-22T10:00:00,m,a\n2026-11-22 10:00:00.5,m,b\n"
+    )
+    times = read_csv(path)["time"]
+    assert str(times.dtype) == "datetime64[ns]"
+    assert (times.diff().dt.total_seconds().iloc[1]) == 0.5
+    # Different UTC offsets (a change of daylight saving time): times in UTC.
+    path.write_text(
+        "timestamp,machine,event\n"
+        "2026-03-29T01:59:00+01:00,m,a\n2026-03-29T03:00:00+02:00,m,b\n"
+    )
+    times = read_csv(path)["time"]
+    assert str(times.dtype) == "datetime64[ns, UTC]"
+    assert times.diff().dt.total_seconds().iloc[1] == 60
 
 
 @pytest.mark.parametrize(
     "name, text, match",
     [
-        ("e.csv", "", r"e\.csv: the file is empty"),
+        ("e.csv", "", r"e\.csv: no log entries: the file is empty"),
+        ("e.csv", "timestamp,machine,event\n", r"e\.csv: no log entries"),
+        ("e.txt", "\n \n", r"e\.txt: no log entries"),
+        ("e.json", "[]", r"e\.json: no log entries"),
         (
             "e.csv",
-            "timestamp,machine,key\n1,m,a\n",
-            r"no column 'event'.*event=<column>",
+            "timestamp,host,event\n1,m,a\n",
+            r"e\.csv: no column 'machine' \(the group column\); the columns are "
+            r"\['timestamp', 'host', 'event'\]\. Pass group=<column>.*or None",
         ),
         (
             "e.csv",
-            "timestamp,machine,event\n1,m,a\nnoon,m,b\n",
-            r"e\.csv, line 3: "
-            r"timestamp 'noon' is neither a number",
+            "timestamp,machine,event\n1,m,a\n\nnoon,m,b\n",
+            r"e\.csv, line 4: time 'noon' is not a finite number of seconds",
+        ),
+        (
+            "e.csv",
+            "timestamp,machine,event\n2026-11-22,m,a\nnoon,m,b\n",
+            r"line 3: time 'noon' is not a number of seconds or an ISO 8601 date",
         ),
         (
             "e.csv",
             "timestamp,machine,event\n1,m,a\n2,m,\n",
-            r"line 3: no 'event' value",
+            r"e\.csv, line 3: missing event value \(column 'event'\).*Fill it in",
+        ),
+        (
+            "e.csv",
+            "timestamp,machine,event,label\n1,m,a,0\n2,m,b,yes\n",
+            r"line 3: label 'yes' is neither 0 \(normal\) nor 1 \(anomalous\)",
+        ),
+        (
+            "e.csv",
+            "timestamp,machine,event\n1,m,a\n2,m,b,c\n",
+            r"e\.csv: not a valid CSV file \(.*line 3.*\); check the number of fields",
         ),
         (
             "e.ndjson",
             '{"timestamp": 1, "machine": "m", "event": "a"}\n{oops\n',
-            r"e\.ndjson, line 2: invalid JSON",
+            r"e\.ndjson, line 2, column 2: invalid JSON",
         ),
         (
             "e.ndjson",
             '{"timestamp": 1, "machine": "m", "event": "a"}\n\n'
             '{"timestamp": 2, "machine": "m"}\n',
-            r"line 3: no 'event' value",
+            r"e\.ndjson, line 3: missing event value",
         ),
-        ("e.json", '{"event": "a"}', "expected a JSON array"),
-        ("e.json", "[1, 2]", r"object 1: expected a JSON object"),
-        ("e.txt", "\n\n", "the file is empty"),
-        ("e.log", "x", "unknown event file format"),
+        (
+            "e.ndjson",
+            '{"timestamp": 1, "machine": "m", "event": null}\n',
+            r"line 1: missing event value",
+        ),
+        ("e.ndjson", "[1]\n", r"line 1: expected a JSON object \{\.\.\.\}.*array"),
+        ("e.json", '{"event": "a"}', r"expected a JSON array.*use read_ndjson"),
+        ("e.json", '[{"event": "a"},\n  }', r"e\.json, line 2, column 3: invalid"),
+        ("e.json", '[{"event": "a"}, 2]', r"e\.json, object 2: expected a JSON obj"),
+        (
+            "e.json",
+            '[{"machine": "m", "event": "a"}]',
+            r"no column 'timestamp' \(the time column\).*time=<column>",
+        ),
     ],
 )
 def test_malformed_input_names_file_line_and_problem(tmp_path, name, text, match):
@@ -128,8 +271,43 @@ def test_malformed_input_names_file_line_and_problem(tmp_path, name, text, match
     path.write_text(text)
     with pytest.raises(ValueError, match=match):
         read_events(path)
+    with pytest.raises(ValueError, match=match):
+        list(read_events(path, chunksize=1))
+
+
+def test_undecodable_or_damaged_files(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("timestamp,machine,event\n1,m,é\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"latin1\.csv: not UTF-8 text"):
+        read_csv(path)
+    path = tmp_path / "truncated.txt.gz"
+    path.write_bytes(
+        gzip.compress(np.random.RandomState(0).bytes(4000).hex().encode())[:900]
+    )
+    with pytest.raises(ValueError, match=r"truncated\.txt\.gz: cannot read the file"):
+        read_txt(path)
 
 
 def test_missing_file_stays_a_file_not_found_error(tmp_path):
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match="absent.csv"):
         read_events(tmp_path / "absent.csv")
+    with pytest.raises(FileNotFoundError, match="absent.txt"):
+        read_txt(tmp_path / "absent.txt", chunksize=10)
+
+
+def test_invalid_parameters(tmp_path):
+    path = write(tmp_path / "events.csv", "csv")
+    with pytest.raises(ValueError, match="'chunksize' parameter"):
+        read_csv(path, chunksize=0)
+    with pytest.raises(ValueError, match="'format' parameter"):
+        read_events(path, format="xml")
+
+
+def test_the_shared_hdfs_files_read_whole_and_in_chunks(shared_data):
+    path = shared_data / "hdfs" / "hdfs_train"
+    events = read_txt(path)
+    sessions = path.read_text().splitlines()
+    assert events["group"].nunique() == len(sessions) == 4855
+    assert events["event"].tolist() == [int(k) for k in path.read_text().split()]
+    chunks = assert_chunks_equal_whole(path, chunksize=10_000, format="txt")
+    assert all(len(c) <= 10_000 for c in chunks)

@@ -1,20 +1,57 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Read log-event files (CSV, TXT, JSON, NDJSON; gzip too) into event tables."""
 
-import gzip
-import itertools
 import json
+import lzma
+import os
+import zlib
+from contextlib import contextmanager
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+
+from ._raw_logs import _open_text
 
 __all__ = ["read_csv", "read_events", "read_json", "read_ndjson", "read_txt"]
 
 #: Columns of an event table, in order; ``label`` only when the file has labels.
 EVENT_TABLE_COLUMNS = ("group", "time", "event", "label")
 
+# A key is read as an int when it is written as one, in canonical form (no sign
+# "+", no leading zero) so that distinct keys stay distinct, and fits in int64.
+_INTEGER_KEY = r"-?(?:0|[1-9][0-9]{0,17})"
 
+_PATH = [str, os.PathLike]
+_CHUNKSIZE = [Interval(Integral, 1, None, closed="left"), None]
+_COLUMN_CONSTRAINTS = {
+    "path": _PATH,
+    "time": [str, None],
+    "group": [str, None],
+    "event": [str],
+    "label": [str, None],
+    "chunksize": _CHUNKSIZE,
+}
+_FORMATS = {
+    ".csv": "csv",
+    ".txt": "txt",
+    ".json": "json",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+}
+_COMPRESSIONS = {".gz", ".bz2", ".xz"}
+
+
+@validate_params(
+    {
+        "path": _PATH,
+        "format": [StrOptions(set(_FORMATS.values())), None],
+        "chunksize": _CHUNKSIZE,
+    },
+    prefer_skip_nested_validation=True,
+)
 def read_events(path, *, format=None, chunksize=None, **columns):
     """Read a log-event file, choosing the reader from its suffix.
 
@@ -22,14 +59,15 @@ def read_events(path, *, format=None, chunksize=None, **columns):
     ----------
     path : str or path-like
         A ``.csv``, ``.txt``, ``.json``, ``.ndjson`` or ``.jsonl`` file, optionally
-        gzip-compressed with a further ``.gz``.
+        compressed with a further ``.gz`` (or ``.bz2``, ``.xz``).
     format : {'csv', 'txt', 'json', 'ndjson'}, default=None
         The format; ``None`` infers it from the suffix.
     chunksize : int, default=None
-        If given, return an iterator of event tables of about this many entries.
-    **columns : str
+        If given, return an iterator of event tables of at most this many log
+        entries each (see the reader of the format).
+    **columns : str or None
         Column names for :func:`read_csv`, :func:`read_json` and
-        :func:`read_ndjson` (``time``, ``group``, ``event``, ``label``).
+        :func:`read_ndjson`: ``time``, ``group``, ``event``, ``label``.
 
     Returns
     -------
@@ -37,43 +75,43 @@ def read_events(path, *, format=None, chunksize=None, **columns):
         The event table: one row per log entry, columns ``group``, ``time``,
         ``event`` and ``label`` (when the file has labels).
 
+    See Also
+    --------
+    read_csv, read_txt, read_json, read_ndjson : The readers of each format.
+
     Examples
     --------
     >>> import pathlib, tempfile
     >>> from sklearn_deeplog.io import read_events
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "sessions.txt"
-    >>> _ = path.write_text("5 5 22\\n5 11\\n")
+    >>> _ = path.write_text("5 5 22 \\n5 11 ")
     >>> read_events(path)
-       group  time event
-    0      0     0     5
-    1      0     1     5
-    2      0     2    22
-    3      1     0     5
-    4      1     1    11
+       group  time  event
+    0      0     0      5
+    1      0     1      5
+    2      0     2     22
+    3      1     0      5
+    4      1     1     11
     """
-    readers = {
-        "csv": read_csv,
-        "txt": read_txt,
-        "json": read_json,
-        "ndjson": read_ndjson,
-    }
     if format is None:
-        suffixes = [s.lower() for s in Path(path).suffixes if s.lower() != ".gz"]
-        format = {".jsonl": "ndjson"}.get(suffixes[-1:] and suffixes[-1], None) or (
-            suffixes[-1][1:] if suffixes else None
-        )
-    if format not in readers:
-        raise ValueError(
-            f"{path}: unknown event file format {format!r}; name it .csv, .txt, "
-            ".json, .ndjson or .jsonl (optionally .gz), or pass format=."
-        )
+        suffixes = [s.lower() for s in Path(path).suffixes]
+        while suffixes and suffixes[-1] in _COMPRESSIONS:
+            suffixes.pop()
+        format = _FORMATS.get(suffixes[-1] if suffixes else "")
+        if format is None:
+            raise ValueError(
+                f"{path}: unknown event file format; name the file .csv, .txt, "
+                ".json, .ndjson or .jsonl (optionally .gz), or pass format=."
+            )
     if format == "txt":
         if columns:
-            raise TypeError(f"read_txt takes no column names, got {sorted(columns)}")
+            raise TypeError(f"read_txt takes no column names; got {sorted(columns)}.")
         return read_txt(path, chunksize=chunksize)
-    return readers[format](path, chunksize=chunksize, **columns)
+    reader = {"csv": read_csv, "json": read_json, "ndjson": read_ndjson}[format]
+    return reader(path, chunksize=chunksize, **columns)
 
 
+@validate_params(_COLUMN_CONSTRAINTS, prefer_skip_nested_validation=True)
 def read_csv(
     path,
     *,
@@ -83,41 +121,99 @@ def read_csv(
     label="label",
     chunksize=None,
 ):
-    """Read a CSV file with a header naming the time, group, event and label columns.
+    """Read a CSV file whose header names the time, group, event and label columns.
+
+    Other columns are ignored; blank lines are skipped.
 
     Parameters
     ----------
     path : str or path-like
-        The file (``.gz`` is decompressed).
-    time, group : str or None, default='timestamp', 'machine'
-        Columns of the entry's time (numbers or dates) and machine or session;
+        The file, UTF-8 text; gzip, bzip2 and xz files are decompressed.
+    time : str or None, default='timestamp'
+        Column of the entry's time: numbers (seconds) or ISO 8601 dates.
         ``None`` when the file has none.
+    group : str or None, default='machine'
+        Column of the entry's machine or session. ``None`` when the file has none.
     event : str, default='event'
-        Column of the log key; keys are read as strings.
-    label : str, default='label'
-        Column of the label (1 anomalous, 0 normal), used when present.
+        Column of the log key.
+    label : str or None, default='label'
+        Column of the entry's label, 1 (anomalous) or 0 (normal), used when the
+        file has it. ``None`` ignores it.
     chunksize : int, default=None
-        If given, return an iterator of event tables of at most this many entries.
+        If given, return an iterator of event tables of at most this many log
+        entries each, read in bounded memory. Their concatenation equals the
+        table of the whole file: the file is read twice, once to fix the types
+        of the columns from all its entries.
 
     Returns
     -------
     events : pandas.DataFrame or iterator of pandas.DataFrame
-        The event table (see :func:`read_events`).
+        The event table, one row per log entry, columns ``group``, ``time``,
+        ``event`` and ``label`` (those the file has), renamed to these names:
+
+        - ``group`` and ``event`` are int64 when every value of the file is an
+          integer (written without sign ``+`` or leading zeros), else strings;
+        - ``time`` is int64 or float64 when the times are numbers, else
+          datetime64[ns]: naive, or UTC when any time has a UTC offset (a time
+          without one is then taken as UTC);
+        - ``label`` is int64.
+
+    Raises
+    ------
+    ValueError
+        If a column is missing or a value is missing or malformed; the message
+        names the file and the line (1-based; a quoted field spanning several
+        lines would shift the count).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from sklearn_deeplog.io import read_csv
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "events.csv"
+    >>> _ = path.write_text(
+    ...     "timestamp,host,event,label\\n"
+    ...     "2026-11-22T10:00:00,m1,E5,0\\n"
+    ...     "2026-11-22T10:00:02,m1,E22,1\\n"
+    ... )
+    >>> events = read_csv(path, group="host")
+    >>> events
+      group                time event  label
+    0    m1 2026-11-22 10:00:00    E5      0
+    1    m1 2026-11-22 10:00:02   E22      1
+    >>> events.dtypes.astype(str).tolist()
+    ['object', 'datetime64[ns]', 'object', 'int64']
     """
-    names = _ColumnNames(path, time, group, event, label)
-    try:
-        chunks = pd.read_csv(
-            path, dtype={event: str}, chunksize=chunksize or None, compression="infer"
-        )
-    except pd.errors.EmptyDataError as err:
-        raise ValueError(f"{path}: the file is empty; it needs a header line.") from err
-    except pd.errors.ParserError as err:
-        raise ValueError(f"{path}: not a valid CSV file: {err}") from err
-    if chunksize is None:
-        return names.table(chunks, _csv_lines(chunks))
-    return (names.table(chunk, _csv_lines(chunk)) for chunk in chunks)
+
+    def frames(chunksize):
+        with _reading(path) as file:
+            try:
+                reader = pd.read_csv(
+                    file,
+                    dtype=str,
+                    keep_default_na=False,
+                    na_values=[""],
+                    skipinitialspace=True,
+                    skip_blank_lines=False,
+                    chunksize=chunksize,
+                )
+                for frame in [reader] if chunksize is None else reader:
+                    # Row i is on line i + 2 (after the header) as blank lines are
+                    # kept, as rows of missing values, then dropped here.
+                    kept = frame.notna().any(axis=1).to_numpy()
+                    yield frame[kept], frame.index.to_numpy()[kept] + 2
+            except pd.errors.EmptyDataError:
+                return
+            except pd.errors.ParserError as err:
+                raise ValueError(
+                    f"{path}: not a valid CSV file ({str(err).strip()}); check "
+                    "the number of fields and the quotes on that line."
+                ) from err
+
+    names = {"group": group, "time": time, "event": event, "label": label}
+    return _event_tables(path, frames, names, chunksize)
 
 
+@validate_params(_COLUMN_CONSTRAINTS, prefer_skip_nested_validation=True)
 def read_ndjson(
     path,
     *,
@@ -127,37 +223,60 @@ def read_ndjson(
     label="label",
     chunksize=None,
 ):
-    """Read a file of one JSON object per line.
+    """Read an NDJSON (JSON Lines) file: one JSON object per log entry and line.
 
-    Parameters are those of :func:`read_csv`; blank lines are skipped.
+    Other fields are ignored; blank lines are skipped.
 
     Parameters
     ----------
     path : str or path-like
-        The file (``.gz`` is decompressed).
+        The file, UTF-8 text; gzip, bzip2 and xz files are decompressed.
     time, group, event, label : str or None
-        Field names, as in :func:`read_csv`.
+        Field names, with the defaults and meaning of :func:`read_csv`.
     chunksize : int, default=None
-        If given, return an iterator of event tables of at most this many entries.
+        If given, return an iterator of event tables of at most this many log
+        entries each, read in bounded memory. Their concatenation equals the
+        table of the whole file: the file is read twice, once to fix the types
+        of the columns from all its entries.
 
     Returns
     -------
     events : pandas.DataFrame or iterator of pandas.DataFrame
-        The event table (see :func:`read_events`).
+        The event table, as :func:`read_csv` returns it.
+
+    Raises
+    ------
+    ValueError
+        If a line is not a JSON object, or a field is missing or malformed; the
+        message names the file and the line (1-based).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from sklearn_deeplog.io import read_ndjson
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "events.ndjson"
+    >>> _ = path.write_text(
+    ...     '{"timestamp": 0.5, "machine": "m1", "event": 5}\\n'
+    ...     '{"timestamp": 1.5, "machine": "m2", "event": 22}\\n'
+    ... )
+    >>> read_ndjson(path)
+      group  time  event
+    0    m1   0.5      5
+    1    m2   1.5     22
     """
-    names = _ColumnNames(path, time, group, event, label)
 
-    def records(lines):
-        for number, line in lines:
-            try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}, line {number}: invalid JSON: {err}") from err
+    def frames(chunksize):
+        with _reading(path) as file:
+            lines = ((n, line) for n, line in enumerate(file, 1) if line.strip())
+            records = (_json_line(path, n, line) for n, line in lines)
+            for batch in _batches(records, chunksize):
+                yield _records_frame(batch)
 
-    lines = ((n, line) for n, line in enumerate(_text_lines(path), 1) if line.strip())
-    return _records_tables(names, records(lines), chunksize)
+    names = {"group": group, "time": time, "event": event, "label": label}
+    return _event_tables(path, frames, names, chunksize)
 
 
+@validate_params(_COLUMN_CONSTRAINTS, prefer_skip_nested_validation=True)
 def read_json(
     path,
     *,
@@ -167,212 +286,376 @@ def read_json(
     label="label",
     chunksize=None,
 ):
-    """Read a JSON array of objects (the whole file is parsed at once).
+    """Read a JSON file holding an array of objects, one per log entry.
 
-    For files larger than memory, use NDJSON (:func:`read_ndjson`).
+    The whole file is parsed at once, even with `chunksize`: for files larger
+    than memory, use NDJSON (:func:`read_ndjson`). Other fields are ignored.
 
     Parameters
     ----------
     path : str or path-like
-        The file (``.gz`` is decompressed).
+        The file, UTF-8 text; gzip, bzip2 and xz files are decompressed.
     time, group, event, label : str or None
-        Field names, as in :func:`read_csv`.
+        Field names, with the defaults and meaning of :func:`read_csv`.
     chunksize : int, default=None
-        If given, return an iterator of event tables of at most this many entries.
+        If given, return an iterator of event tables of at most this many log
+        entries each; their concatenation equals the table of the whole file.
 
     Returns
     -------
     events : pandas.DataFrame or iterator of pandas.DataFrame
-        The event table (see :func:`read_events`).
+        The event table, as :func:`read_csv` returns it.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a JSON array of objects, or a field is missing or
+        malformed; the message names the file and the object (1-based).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from sklearn_deeplog.io import read_json
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "events.json"
+    >>> _ = path.write_text(
+    ...     '[{"time": 3, "event": "open", "label": 0},'
+    ...     ' {"time": 4, "event": "close", "label": 1}]'
+    ... )
+    >>> read_json(path, time="time", group=None)
+       time  event  label
+    0     3   open      0
+    1     4  close      1
     """
-    names = _ColumnNames(path, time, group, event, label)
-    text = "".join(_text_lines(path))
-    if not text.strip():
-        raise ValueError(f"{path}: the file is empty; it needs a JSON array.")
+    with _reading(path) as file:
+        text = file.read()
     try:
-        objects = json.loads(text)
+        objects = json.loads(text) if text.strip() else []
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: invalid JSON: {err}") from err
+        raise ValueError(
+            f"{path}, line {err.lineno}, column {err.colno}: invalid JSON: "
+            f"{err.msg}. The file must hold one JSON array of objects."
+        ) from err
     if not isinstance(objects, list):
         raise ValueError(
-            f"{path}: expected a JSON array of objects, got a {type(objects).__name__};"
-            " for one object per line, use the .ndjson format."
+            f"{path}: expected a JSON array of objects, got a JSON "
+            f"{_json_type(objects)}; for one object per line, name the file "
+            ".ndjson or use read_ndjson."
         )
-    return _records_tables(names, enumerate(objects, 1), chunksize, unit="object")
+
+    def frames(chunksize):
+        records = (
+            _json_record(path, n, o, unit="object") for n, o in enumerate(objects, 1)
+        )
+        for batch in _batches(records, chunksize):
+            yield _records_frame(batch)
+
+    names = {"group": group, "time": time, "event": event, "label": label}
+    return _event_tables(path, frames, names, chunksize, unit="object")
 
 
+@validate_params(
+    {"path": _PATH, "chunksize": _CHUNKSIZE}, prefer_skip_nested_validation=True
+)
 def read_txt(path, *, chunksize=None):
-    """Read one session per line, as whitespace-separated log keys.
+    """Read a file of one session per line, as whitespace-separated log keys.
 
-    The format of the DeepLog paper's HDFS files: a line is a session (group: its
-    0-based line number) and the position of a key in its line is its time.
+    The format of the DeepLog paper's HDFS files. A line is a session, whose
+    group is the line's 0-based number in the file; the time of a key is its
+    position in the line (0, 1, ...). Blank lines are skipped (their numbers
+    are not reused).
 
     Parameters
     ----------
     path : str or path-like
-        The file (``.gz`` is decompressed). Blank lines are skipped.
+        The file, UTF-8 text; gzip, bzip2 and xz files are decompressed.
     chunksize : int, default=None
-        If given, return an iterator of event tables of whole sessions, each with
-        at least ``chunksize`` entries (the last one possibly fewer), so that a
-        session never spans two chunks.
+        If given, return an iterator of event tables of whole sessions, each of
+        at most this many log entries, except that a session longer than
+        `chunksize` makes a chunk of its own. Their concatenation equals the
+        table of the whole file: the file is read twice, once to fix the type
+        of the keys from all of them.
 
     Returns
     -------
     events : pandas.DataFrame or iterator of pandas.DataFrame
-        The event table, columns ``group``, ``time``, ``event`` (keys as strings).
+        The event table, columns ``group`` and ``time`` (int64) and ``event``:
+        int64 when every key of the file is an integer, else strings.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from sklearn_deeplog.io import read_txt
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "sessions.txt"
+    >>> _ = path.write_text("open read close\\n\\nopen close\\n")
+    >>> read_txt(path)
+       group  time  event
+    0      0     0   open
+    1      0     1   read
+    2      0     2  close
+    3      2     0   open
+    4      2     1  close
+    >>> [len(chunk) for chunk in read_txt(path, chunksize=4)]
+    [3, 2]
     """
 
-    def sessions():
-        for number, line in enumerate(_text_lines(path)):
-            keys = line.split()
-            if keys:
-                yield number, keys
+    def frames(chunksize):
+        with _reading(path) as file:
+            sessions = ((n, line.split()) for n, line in enumerate(file))
+            sessions = ((n, keys) for n, keys in sessions if keys)
+            for batch in _batches(sessions, chunksize, size=lambda s: len(s[1])):
+                sizes = np.array([len(keys) for _, keys in batch], dtype=np.int64)
+                groups = np.repeat([n for n, _ in batch], sizes).astype(np.int64)
+                starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
+                frame = pd.DataFrame(
+                    {
+                        "group": groups,
+                        "time": np.arange(len(groups)) - starts,
+                        "event": [key for _, keys in batch for key in keys],
+                    }
+                )
+                yield frame, groups + 1
 
-    def chunks():
-        start, batch, size = 0, [], 0
-        for session in sessions():
-            batch.append(session)
-            size += len(session[1])
-            if size >= chunksize:
-                yield sessions_table(batch, start)
-                start, batch, size = start + size, [], 0
-        if batch:
-            yield sessions_table(batch, start)
-
-    if chunksize is not None:
-        return chunks()
-    batch = list(sessions())
-    if not batch:
-        raise ValueError(f"{path}: the file is empty; it needs one session per line.")
-    return sessions_table(batch, 0)
+    names = {column: column for column in ("group", "time", "event")}
+    return _event_tables(path, frames, {**names, "label": None}, chunksize)
 
 
-def sessions_table(sessions, start=0):
-    """Event table of ``(group, keys)`` sessions; time = position in the session.
+def _event_tables(path, frames, names, chunksize, unit="line"):
+    """The event table of a file, whole or in chunks.
 
     Parameters
     ----------
-    sessions : list of (group, list of str)
-        The sessions, each with its log keys in order.
-    start : int, default=0
-        Index of the first row.
+    path : str or path-like
+        The file, for error messages.
+    frames : callable
+        ``frames(chunksize)`` reads the file and yields, per chunk (one chunk if
+        `chunksize` is None), the raw frame of its entries and the line (or
+        object) number of each entry, 1-based.
+    names : dict
+        The file's name of each column of the event table, or None.
+    chunksize : int or None
+        Chunk size; None reads the whole file.
+    unit : str, default="line"
+        What the numbers of `frames` count, for error messages.
 
     Returns
     -------
-    events : pandas.DataFrame
-        Columns ``group``, ``time``, ``event``.
+    events : pandas.DataFrame or iterator of pandas.DataFrame
+        The table, or an iterator of the tables of the chunks.
     """
-    sizes = [len(keys) for _, keys in sessions]
-    return pd.DataFrame(
-        {
-            "group": np.repeat([group for group, _ in sessions], sizes),
-            "time": np.concatenate([np.arange(size) for size in sizes]),
-            "event": np.concatenate([np.asarray(k, dtype=object) for _, k in sessions]),
-        },
-        index=pd.RangeIndex(start, start + sum(sizes)),
-    )
+    parts = list(frames(None)) if chunksize is None else frames(chunksize)
+    schema = _Schema(path, names, unit)
+    for frame, _ in parts:
+        schema.observe(frame)
+    schema.check()
+    if chunksize is None:
+        return schema.table(*parts[0], start=0)
+    return schema.tables(frames(chunksize))
 
 
-class _ColumnNames:
-    """The file's names for the event table's columns, and the checks of a table."""
+class _Schema:
+    """The columns and their types of an event file, from all its entries.
 
-    def __init__(self, path, time, group, event, label):
-        self.path = path
-        self.names = {"group": group, "time": time, "event": event, "label": label}
+    Observing every chunk before converting any makes each chunk's table have
+    the types of the whole file's table.
+    """
 
-    def table(self, frame, numbers, unit="line"):
-        """The checked event table of a frame whose rows come from ``numbers``.
+    def __init__(self, path, names, unit):
+        self.path, self.names, self.unit = path, names, unit
+        self.columns = {}  # the file's columns, in order (a dict as ordered set)
+        self.n_entries = 0
+        self.integer_keys = {"group": True, "event": True}
+        self.numeric_time = self.float_time = self.utc_time = False
 
-        ``numbers`` are the (1-based) line or object numbers of the frame's rows in
-        the file, for error messages.
-        """
-        path, names = self.path, self.names
-        required = [names[c] for c in ("group", "time", "event") if names[c]]
-        absent = [name for name in required if name not in frame.columns]
-        if absent:
+    def observe(self, frame):
+        """Update the schema with a raw frame of the file's entries."""
+        self.columns.update(dict.fromkeys(frame.columns))
+        self.n_entries += len(frame)
+        for column in self.integer_keys:
+            values = self._values(frame, column)
+            if values is not None and values.dtype.kind != "i":
+                keys = pd.Series(values.dropna().unique(), dtype=object).astype(str)
+                integers = keys.str.fullmatch(_INTEGER_KEY).all()
+                self.integer_keys[column] &= bool(integers)
+        times = self._values(frame, "time")
+        if times is not None:
+            numbers = pd.to_numeric(times, errors="coerce")
+            if numbers.notna().any():
+                self.numeric_time = True
+                self.float_time |= numbers.dtype.kind == "f"
+            else:
+                self.utc_time |= _dates(times).dt.tz is not None
+
+    def check(self):
+        """Raise a ValueError if the file has no entries or lacks a column."""
+        if not self.n_entries:
             raise ValueError(
-                f"{path}: no column {absent[0]!r}; the columns are "
-                f"{list(frame.columns)}. Name the right one with "
-                f"{_option_of(names, absent[0])}=<column>, or None if there is none."
+                f"{self.path}: no log entries: the file is empty (or holds only a "
+                "header or blank lines). Check that it is the right file."
             )
-        for name in required:
-            missing = frame[name].isna().to_numpy()
-            if missing.any():
-                number = numbers[np.flatnonzero(missing)[0]]
-                raise ValueError(f"{path}, {unit} {number}: no {name!r} value.")
-        table = pd.DataFrame(index=frame.index)
+        for column in ("group", "time", "event"):
+            name = self.names[column]
+            if name is not None and name not in self.columns:
+                hint = "" if column == "event" else ", or None if there is none"
+                raise ValueError(
+                    f"{self.path}: no column {name!r} (the {column} column); the "
+                    f"columns are {list(self.columns)}. Pass {column}=<column> to "
+                    f"name it{hint}."
+                )
+
+    def tables(self, parts):
+        """The tables of the non-empty chunks, indexed on from one another."""
+        start = 0
+        for frame, numbers in parts:
+            if len(frame):
+                yield self.table(frame, numbers, start)
+                start += len(frame)
+
+    def table(self, frame, numbers, start):
+        """The checked event table of a raw frame, index from `start`.
+
+        `numbers` are the line (or object) numbers of the frame's rows.
+        """
+        index = pd.RangeIndex(start, start + len(frame))
+        table = pd.DataFrame(index=index)
         for column in EVENT_TABLE_COLUMNS:
-            name = names[column]
-            if name and name in frame.columns:
-                table[column] = frame[name]
-        table["event"] = table["event"].astype(str).astype(object)
-        if "time" in table:
-            table["time"] = _times(
-                table["time"], lambda row: f"{path}, {unit} {numbers[row]}"
-            )
-        if "label" in table:
-            table["label"] = table["label"].astype(int)
+            name = self.names[column]
+            if name is None or name not in self.columns:
+                continue
+            values = self._values(frame, column)
+            if values is None:  # a column of the file that this chunk lacks
+                values = pd.Series(None, index=frame.index, dtype=object)
+            values = values.set_axis(index)
+            missing = (values.isna() | (values == "")).to_numpy()
+            if missing.any():
+                raise ValueError(
+                    f"{self._where(numbers, missing.argmax())}: missing {column} "
+                    f"value (column {name!r}); every log entry needs one. Fill it "
+                    "in or remove the entry"
+                    + (", or pass label=None." if column == "label" else ".")
+                )
+            table[column] = self._convert(column, values, numbers)
         return table
 
-
-def _option_of(names, name):
-    return next(option for option, value in names.items() if value == name)
-
-
-def _times(times, where):
-    """Numeric times as float seconds; otherwise dates. ``where(row)`` names a row."""
-    numbers = pd.to_numeric(times, errors="coerce")
-    parsed = (
-        numbers
-        if numbers.notna().any()
-        else pd.to_datetime(times, errors="coerce", format="ISO8601")
-    )
-    bad = parsed.isna().to_numpy()
-    if bad.any():
-        row = np.flatnonzero(bad)[0]
-        raise ValueError(
-            f"{where(row)}: timestamp {times.iloc[row]!r} is neither a number "
-            "(seconds) nor an ISO 8601 date."
-        )
-    return parsed.astype(np.float64) if parsed is numbers else parsed
-
-
-def _csv_lines(frame):
-    """Line numbers of a CSV frame's rows (the header is line 1)."""
-    return np.asarray(frame.index) + 2
-
-
-def _records_tables(names, numbered_records, chunksize, unit="line"):
-    """Event tables from ``(line or object number, record)`` pairs."""
-
-    def table(batch, start):
-        for number, record in batch:
-            if not isinstance(record, dict):
+    def _convert(self, column, values, numbers):
+        if column in self.integer_keys:
+            keys = values.astype(str)
+            return keys.astype(np.int64 if self.integer_keys[column] else object)
+        if column == "label":
+            labels = pd.to_numeric(values, errors="coerce")
+            bad = ~labels.isin([0, 1]).to_numpy()
+            if bad.any():
                 raise ValueError(
-                    f"{names.path}, {unit} {number}: expected a JSON object, got "
-                    f"{type(record).__name__}."
+                    f"{self._where(numbers, bad.argmax())}: label "
+                    f"{values.iloc[bad.argmax()]!r} is neither 0 (normal) nor 1 "
+                    "(anomalous). Fix it, or pass label=None to ignore the labels."
                 )
-        frame = pd.DataFrame.from_records(
-            [r for _, r in batch], index=pd.RangeIndex(start, start + len(batch))
+            return labels.astype(np.int64)
+        return self._times(values, numbers)
+
+    def _times(self, values, numbers):
+        if self.numeric_time:
+            times = pd.to_numeric(values, errors="coerce")
+            bad = ~np.isfinite(times.to_numpy(dtype=np.float64))
+            expected = "a finite number of seconds, as other times of the file are"
+        else:
+            times = _dates(values)
+            if self.utc_time:
+                times = (
+                    times.dt.tz_localize("UTC")
+                    if times.dt.tz is None
+                    else times.dt.tz_convert("UTC")
+                )
+            bad = times.isna().to_numpy()
+            expected = "a number of seconds or an ISO 8601 date (2026-11-22T10:00:00)"
+        if bad.any():
+            raise ValueError(
+                f"{self._where(numbers, bad.argmax())}: time "
+                f"{values.iloc[bad.argmax()]!r} is not {expected}. Fix it, or pass "
+                "time=None to ignore the times."
+            )
+        if self.numeric_time:
+            return times.astype(np.float64 if self.float_time else np.int64)
+        return times.dt.as_unit("ns")
+
+    def _values(self, frame, column):
+        name = self.names[column]
+        return frame[name] if name is not None and name in frame.columns else None
+
+    def _where(self, numbers, row):
+        return f"{self.path}, {self.unit} {numbers[row]}"
+
+
+def _dates(values):
+    """ISO 8601 dates (NaT where unparseable); UTC when their offsets differ."""
+    strings = values.astype(str)
+    try:
+        return pd.to_datetime(strings, format="ISO8601", errors="coerce")
+    except ValueError:  # mixed UTC offsets, or offsets and naive times
+        return pd.to_datetime(strings, format="ISO8601", errors="coerce", utc=True)
+
+
+def _batches(items, chunksize, size=lambda item: 1):
+    """Lists of items of total size at most `chunksize`, an item larger alone.
+
+    One list of all the items (possibly none) when `chunksize` is None.
+    """
+    if chunksize is None:
+        yield list(items)
+        return
+    batch, total = [], 0
+    for item in items:
+        if batch and total + size(item) > chunksize:
+            yield batch
+            batch, total = [], 0
+        batch.append(item)
+        total += size(item)
+    if batch:
+        yield batch
+
+
+def _json_line(path, number, line):
+    """The ``(number, object)`` of line `number` of an NDJSON file."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise ValueError(
+            f"{path}, line {number}, column {err.colno}: invalid JSON: {err.msg}. "
+            "Each line must hold one JSON object."
+        ) from err
+    return _json_record(path, number, record, unit="line")
+
+
+def _json_record(path, number, record, unit):
+    """``(number, record)``, checking that `record` is a JSON object."""
+    if not isinstance(record, dict):
+        raise ValueError(
+            f"{path}, {unit} {number}: expected a JSON object {{...}} per log "
+            f"entry, got a JSON {_json_type(record)}."
         )
-        return names.table(frame, [n for n, _ in batch], unit=unit)
-
-    def chunks():
-        start = 0
-        while batch := list(itertools.islice(numbered_records, chunksize)):
-            yield table(batch, start)
-            start += len(batch)
-
-    if chunksize is not None:
-        return chunks()
-    batch = list(numbered_records)
-    if not batch:
-        raise ValueError(f"{names.path}: the file has no log entries.")
-    return table(batch, 0)
+    return number, record
 
 
-def _text_lines(path):
-    """Lines of a text file, gzip-decompressed when it ends in .gz."""
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as lines:
-        yield from lines
+def _json_type(value):
+    names = {dict: "object", list: "array", str: "string", bool: "boolean"}
+    return "null" if value is None else names.get(type(value), "number")
+
+
+def _records_frame(batch):
+    """The raw frame of ``(number, record)`` pairs, and their numbers."""
+    return pd.DataFrame([r for _, r in batch]), np.array([n for n, _ in batch])
+
+
+@contextmanager
+def _reading(path):
+    """Open `path` as text, turning decoding errors into ValueErrors."""
+    with _open_text(path, "utf-8-sig", "strict") as file:
+        try:
+            yield file
+        except UnicodeDecodeError as err:
+            raise ValueError(
+                f"{path}: not UTF-8 text ({err}); convert the file to UTF-8."
+            ) from err
+        except (EOFError, OSError, zlib.error, lzma.LZMAError) as err:
+            raise ValueError(
+                f"{path}: cannot read the file, damaged or truncated ({err})."
+            ) from err
