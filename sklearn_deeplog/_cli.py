@@ -5,6 +5,7 @@ import argparse
 import os
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import joblib
@@ -20,6 +21,8 @@ from ._windower import SequenceWindower
 
 __all__ = ["build_parser", "main"]
 
+# The detector's warning about keys of a type it never learned.
+_FOREIGN_KEY_WARNING = r"X holds (string|number) log keys"
 # Columns of the event tables the readers produce.
 _GROUP, _TIME, _EVENT, _LABEL = "group", "time", "event", "label"
 
@@ -126,7 +129,10 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        _COMMANDS[args.command](args)
+        with warnings.catch_warnings():
+            # _read gave the keys the model's type: a key of another is a new key.
+            warnings.filterwarnings("ignore", message=_FOREIGN_KEY_WARNING)
+            _COMMANDS[args.command](args)
     except (ValueError, TypeError, OSError, KeyError) as err:
         print(f"sklearn-deeplog {args.command}: error: {err}", file=sys.stderr)
         return 1
@@ -166,7 +172,7 @@ def _train(args):
 
 def _detect(args):
     model = _load(args.model)
-    events = _read(args)
+    events = _read(args, model)
     windows, scores = _score(model, events, args)
     results = events.drop(columns=_LABEL, errors="ignore").assign(
         score=scores, anomaly=scores < 0
@@ -184,7 +190,7 @@ def _detect(args):
 
 def _evaluate(args):
     model = _load(args.model)
-    events = _read(args)
+    events = _read(args, model)
     if _LABEL not in events:
         raise ValueError(
             f"{args.input} has no label column: evaluate needs one label per entry "
@@ -207,7 +213,7 @@ def _evaluate(args):
 
 def _update(args):
     model = _load(args.model)
-    events = _read(args)
+    events = _read(args, model)
     windows = model[0].transform(events.drop(columns=_LABEL, errors="ignore"))
     detector = model[-1].set_params(verbose=0)
     flagged_before = flagged = int((detector.predict(windows) == -1).sum())
@@ -323,10 +329,26 @@ def _positive_int(text):
     return value
 
 
-def _read(args):
+def _read(args, model=None):
+    """The event table of the input file, its keys of the model's key type.
+
+    The readers type keys from the file's content: ``5`` in a file of integer
+    keys, ``"5"`` beside a key ``E1``. Keys are strings in the models that
+    ``train`` writes, and are given the type of the model's keys (strings, or
+    numbers for a model trained in Python on numbers) so that the same key
+    always matches.
+    """
     from .io import read_events
 
-    return read_events(args.input, format=args.format)
+    events = read_events(args.input, format=args.format)
+    keys = events[_EVENT]
+    learned = None if model is None else model[-1].keys_
+    if learned is not None and all(not isinstance(key, str) for key in learned):
+        numbers = pd.to_numeric(keys, errors="coerce")
+        events[_EVENT] = keys.where(numbers.isna(), numbers)
+    else:
+        events[_EVENT] = keys.astype(str).astype(object)
+    return events
 
 
 def _score(model, events, args):
@@ -336,7 +358,15 @@ def _score(model, events, args):
 
 
 def _load(path):
-    model = joblib.load(path)
+    try:
+        model = joblib.load(path)
+    except OSError:
+        raise
+    except Exception as err:  # unpickling garbage raises about anything
+        raise ValueError(
+            f"{path} is not a model written by 'sklearn-deeplog train' (cannot "
+            f"load it: {type(err).__name__}: {err})."
+        ) from err
     if not isinstance(model, Pipeline) or not isinstance(model[-1], DeepLogDetector):
         raise ValueError(f"{path} is not a model written by 'sklearn-deeplog train'.")
     return model

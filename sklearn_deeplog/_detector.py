@@ -245,6 +245,7 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
             self.keys_ = _vocabulary(X, session_end)
         new_keys = _vocabulary(X, session_end)
         new_keys = new_keys[pd.Index(self.keys_).get_indexer(new_keys) < 0]
+        _warn_on_foreign_key_type(new_keys, self.keys_)
         with self._seeded_rng():
             if first_call:
                 self.net_ = self._build_net()
@@ -536,7 +537,9 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
         """Embedding indices of window values (keys, unseen keys, NO_EVENT)."""
         index = pd.Index(self.keys_).get_indexer(values.ravel()).reshape(values.shape)
         codes = np.where(index >= 0, index + KEY_OFFSET, UNKNOWN_CODE)
-        codes[is_marker(values, NO_EVENT)] = PAD_CODE
+        padding = is_marker(values, NO_EVENT)
+        codes[padding] = PAD_CODE
+        _warn_on_foreign_key_type(pd.unique(values[(index < 0) & ~padding]), self.keys_)
         return codes.astype(np.int64)
 
     def _validate_windows(self, X, reset):
@@ -642,6 +645,31 @@ def _check_object_keys(X):
                 "Unsupported log key: a key argument must be a string or a number, "
                 f"not {type(value).__name__} ({value!r})."
             )
+
+
+def _key_types(keys):
+    """The types of the keys, a subset of {"number", "string"}."""
+    return {"string" if isinstance(key, str) else "number" for key in keys}
+
+
+def _warn_on_foreign_key_type(new_keys, keys):
+    """Warn when keys the model has not seen are of a type it has never seen.
+
+    Keys read from two files may differ in type (``5`` and ``"5"``): they are
+    distinct keys, so every key would silently count as an unseen one.
+    """
+    foreign = _key_types(new_keys) - _key_types(keys)
+    if foreign and len(keys):
+        example = next(k for k in new_keys if _key_types([k]) <= foreign)
+        warnings.warn(
+            f"X holds {foreign.pop()} log keys (e.g. {example!r}) but the model "
+            f"learned only {_key_types(keys).pop()} keys (e.g. {keys[0]!r}): a "
+            f"{type(example).__name__} key never equals a {type(keys[0]).__name__} "
+            "one, so these are new keys to the model. If they are the same keys, "
+            "convert them to the training type (e.g. events['event'].astype(int)).",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _vocabulary(X, session_end):

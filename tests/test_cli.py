@@ -1,14 +1,17 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""The command line, run as users run it: in a subprocess."""
+"""The command line: its commands in-process, its entry points in a subprocess."""
 
+import contextlib
 import io
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import joblib
 import pandas as pd
 import pytest
 
+from sklearn_deeplog._cli import main
 from sklearn_deeplog.datasets import make_logs
 
 SMALL_MODEL = [
@@ -29,11 +32,15 @@ SMALL_MODEL = [
 
 
 def run(*args, check=True):
-    result = subprocess.run(
-        [sys.executable, "-m", "sklearn_deeplog", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env={"OMP_NUM_THREADS": "1", "PATH": ""},
+    """Run ``sklearn-deeplog *args``; its exit status and outputs."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            returncode = main(list(map(str, args)))
+        except SystemExit as exit:  # argparse's usage errors
+            returncode = exit.code
+    result = SimpleNamespace(
+        returncode=returncode, stdout=stdout.getvalue(), stderr=stderr.getvalue()
     )
     if check:
         assert result.returncode == 0, result.stderr
@@ -66,7 +73,9 @@ def test_train_writes_a_model_the_python_api_loads(files):
     events = pd.read_csv(test).rename(
         columns={"timestamp": "time", "machine": "group"}
     )[["group", "time", "event"]]
+    # The command line learns keys as strings, whatever their type in the file.
     events["event"] = events["event"].astype(str).astype(object)
+    assert set(pipeline[-1].keys_) <= set(events["event"])
     assert pipeline.predict(events).shape == (len(events),)
 
 
@@ -95,6 +104,51 @@ def test_detect_writes_flagged_entries_with_expected_keys(files):
     everything = run("detect", model, test, "--all", "--output-format", "ndjson", "-q")
     rows = pd.read_json(io.StringIO(everything.stdout), lines=True)
     assert len(rows) == len(truth)
+
+
+def test_a_model_saved_from_python_works_on_the_command_line(files, tmp_path):
+    _, train, test, model = files
+    pipeline = joblib.load(model)
+    pipeline[-1].set_params(top_g=1)  # stricter: flags more
+    joblib.dump(pipeline, tmp_path / "python.joblib")
+    strict = run("detect", tmp_path / "python.joblib", test, "-q").stdout
+    default = run("detect", model, test, "-q").stdout
+    assert len(strict.splitlines()) > len(default.splitlines())
+
+
+@pytest.mark.parametrize("trained_in", ["cli", "python"])
+def test_a_new_non_integer_key_leaves_the_other_keys_matched(
+    files, tmp_path, trained_in
+):
+    # With one key "NEW", the reader types the whole file's keys as strings;
+    # they must still match the model's keys (strings from the command line,
+    # numbers from Python), so only the session holding "NEW" changes.
+    _, train, test, model = files
+    if trained_in == "python":
+        pipeline = joblib.load(model)
+        events = pd.read_csv(train).rename(
+            columns={"timestamp": "time", "machine": "group"}
+        )
+        pipeline.fit(events[["group", "time", "event"]])  # int keys
+        model = tmp_path / "python.joblib"
+        joblib.dump(pipeline, model)
+    table = pd.read_csv(test)
+    changed = table.astype({"event": object})
+    changed.loc[len(changed) // 2, "event"] = "NEW"
+    changed.to_csv(tmp_path / "changed.csv", index=False)
+
+    def scores(path):
+        result = run("detect", model, path, "--all", "-q")
+        assert "Warning" not in result.stderr
+        return pd.read_csv(io.StringIO(result.stdout))
+
+    before, after = scores(test), scores(tmp_path / "changed.csv")
+    other = (table["machine"] != table.loc[len(table) // 2, "machine"]).to_numpy()
+    assert other.sum() > len(table) / 2
+    assert before["score"][other].to_numpy() == pytest.approx(
+        after["score"][other].to_numpy()
+    )
+    assert after["anomaly"][len(table) // 2]
 
 
 def test_evaluate_prints_entry_and_session_metrics(files):
@@ -127,6 +181,7 @@ def test_errors_exit_1_with_one_line_and_usage_errors_exit_2(files, tmp_path):
     assert missing.stderr.strip().count("\n") == 0 and "absent.csv" in missing.stderr
     not_a_model = run("detect", test, test, check=False)
     assert not_a_model.returncode == 1
+    assert "is not a model written by" in not_a_model.stderr
     unlabeled = tmp_path / "unlabeled.csv"
     pd.read_csv(test).drop(columns="label").to_csv(unlabeled, index=False)
     no_labels = run("evaluate", model, unlabeled, check=False)
@@ -138,6 +193,18 @@ def test_errors_exit_1_with_one_line_and_usage_errors_exit_2(files, tmp_path):
 def test_demo_runs_on_the_bundled_data():
     report = run("demo", "--epochs", "1", "-q").stdout
     assert report.splitlines()[1].startswith("sessions")
+
+
+def test_python_dash_m_runs_the_command_line(files):
+    _, _, test, model = files
+    result = subprocess.run(
+        [sys.executable, "-m", "sklearn_deeplog", "evaluate", model, test, "-q"],
+        capture_output=True,
+        text=True,
+        env={"OMP_NUM_THREADS": "1", "PATH": ""},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == run("evaluate", model, test, "-q").stdout
 
 
 def test_console_script_entry_point():

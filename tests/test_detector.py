@@ -229,3 +229,16 @@ def test_wrong_number_of_columns_and_unfitted_use(fitted):
         detector.predict([[1, 2]])
     with pytest.raises(NotFittedError):
         DeepLogDetector().predict([[1, 2]])
+
+
+def test_keys_of_a_type_never_learned_raise_a_warning():
+    numbers = np.array([[1.0, 2.0], [2.0, 1.0]] * 10)
+    detector = small_detector(max_epochs=1).fit(numbers)
+    strings = numbers.astype(int).astype(str).astype(object)
+    with pytest.warns(UserWarning, match="string log keys .e.g. '1'. but the model"):
+        detector.predict(strings)
+    with pytest.warns(UserWarning, match="string log keys"):
+        detector.partial_fit(strings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        detector.predict(np.array([[1.0, 7.0]]))  # unseen, but a number
