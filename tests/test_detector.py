@@ -242,3 +242,24 @@ def test_keys_of_a_type_never_learned_raise_a_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         detector.predict(np.array([[1.0, 7.0]]))  # unseen, but a number
+
+
+@pytest.mark.parametrize("window", [1, 2, 6])
+@pytest.mark.parametrize("num_layers", [1, 3])
+def test_shared_prefix_forward_equals_the_lstm(window, num_layers):
+    torch.manual_seed(0)
+    module = LogKeyLSTM(
+        n_keys=5,
+        embedding_dim=3,
+        hidden_size=4,
+        num_layers=num_layers,
+        session_end=True,
+    ).double()
+    rng = np.random.default_rng(0)
+    # Few codes, many rows: duplicated rows and shared prefixes, in any order.
+    context = rng.integers(0, 7, size=(300, window))
+    with torch.no_grad():
+        expected = module(torch.as_tensor(context))
+        shared = module.forward_shared_prefixes(context)
+    assert shared.shape == (300, 6)
+    assert_allclose(shared.numpy(), expected.numpy(), rtol=1e-12, atol=1e-12)
