@@ -535,12 +535,15 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
 
     def _encode(self, values):
         """Embedding indices of window values (keys, unseen keys, NO_EVENT)."""
-        index = pd.Index(self.keys_).get_indexer(values.ravel()).reshape(values.shape)
-        codes = np.where(index >= 0, index + KEY_OFFSET, UNKNOWN_CODE)
-        padding = is_marker(values, NO_EVENT)
-        codes[padding] = PAD_CODE
-        _warn_on_foreign_key_type(pd.unique(values[(index < 0) & ~padding]), self.keys_)
-        return codes.astype(np.int64)
+        flat = values.ravel()
+        index = pd.Index(self.keys_).get_indexer(flat)
+        codes = index + KEY_OFFSET
+        # NO_EVENT is never a key: look for it among the few values not found.
+        missing = np.flatnonzero(index < 0)
+        padding = is_marker(flat[missing], NO_EVENT)
+        codes[missing] = np.where(padding, PAD_CODE, UNKNOWN_CODE)
+        _warn_on_foreign_key_type(pd.unique(flat[missing[~padding]]), self.keys_)
+        return codes.astype(np.int64).reshape(values.shape)
 
     def _validate_windows(self, X, reset):
         """Validate windows; return them and whether they end with a session column."""

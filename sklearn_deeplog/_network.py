@@ -83,9 +83,21 @@ class LogKeyLSTM(nn.Module):
         lstm = self.lstm
         n_codes = self.embedding.num_embeddings
         device = self.output.weight.device
+        # tanh(x) = 2 sigmoid(2x) - 1: doubling the weights of the cell-input gate
+        # g makes one sigmoid over all four gates (torch's order: i, f, g, o).
+        scale = torch.ones(4, lstm.hidden_size, dtype=self.output.weight.dtype)
+        scale[2] = 2.0
+        scale = scale.to(device).reshape(-1, 1)
         weights = [
-            [getattr(lstm, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh")]
-            + [getattr(lstm, f"bias_ih_l{layer}") + getattr(lstm, f"bias_hh_l{layer}")]
+            [
+                scale * getattr(lstm, f"weight_ih_l{layer}"),
+                scale * getattr(lstm, f"weight_hh_l{layer}"),
+                scale.ravel()
+                * (
+                    getattr(lstm, f"bias_ih_l{layer}")
+                    + getattr(lstm, f"bias_hh_l{layer}")
+                ),
+            ]
             for layer in range(lstm.num_layers)
         ]
         # The first layer's input term depends on the key alone: one row per code.
@@ -105,12 +117,10 @@ class LogKeyLSTM(nn.Module):
                     gates = torch.addmm(bias, hidden[layer - 1], w_ih.T)
                 else:
                     gates = input_terms[codes]
-                gates.addmm_(hidden[layer][parent], w_hh.T)
-                i, f, g, o = gates.chunk(4, dim=1)  # torch's gate order
-                cell[layer] = torch.addcmul(
-                    f.sigmoid_() * cell[layer][parent], i.sigmoid_(), g.tanh_()
-                )
-                hidden[layer] = o.sigmoid_() * cell[layer].tanh()
+                gates.addmm_(hidden[layer][parent], w_hh.T).sigmoid_()
+                i, f, g, o = gates.chunk(4, dim=1)
+                cell[layer] = torch.addcmul(f * cell[layer][parent], i, 2.0 * g - 1.0)
+                hidden[layer] = o * cell[layer].tanh()
         return self.output(hidden[-1][torch.as_tensor(prefix, device=device)])
 
 
