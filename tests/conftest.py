@@ -10,7 +10,7 @@ torch.set_num_threads(1)
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_data():
     """The team's shared log data, beside the repository (skips when absent)."""
     if not SHARED_DATA.is_dir():
