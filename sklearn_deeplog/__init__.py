@@ -2,6 +2,7 @@
 """DeepLog log anomaly detection as scikit-learn estimators."""
 
 from ._detector import DeepLogDetector
+from ._persistence import load_model, save_model
 from ._sessions import aggregate_sessions
 from ._template_miner import DEFAULT_MASKING, UNKNOWN_TEMPLATE, LogTemplateMiner
 from ._windower import NO_EVENT, SESSION_END, SequenceWindower
@@ -18,4 +19,6 @@ __all__ = [
     "SequenceWindower",
     "__version__",
     "aggregate_sessions",
+    "load_model",
+    "save_model",
 ]

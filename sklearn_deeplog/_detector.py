@@ -18,6 +18,7 @@ from skorch.callbacks import ProgressBar
 from tqdm.auto import tqdm
 
 from ._network import KEY_OFFSET, PAD_CODE, UNKNOWN_CODE, LogKeyLSTM, grow_state_dict
+from ._persistence import _check_saved_version, _current_version
 from ._windower import NO_EVENT, SESSION_END, is_marker
 
 __all__ = ["DeepLogDetector"]
@@ -592,6 +593,7 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
 
     def __getstate__(self):
         state = dict(super().__getstate__())
+        state["_deeplog_version"] = _current_version()
         net = state.pop("net_", None)
         if net is not None:
             # Device-independent numpy state: loads on any machine, cuda or not.
@@ -602,6 +604,8 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
         return state
 
     def __setstate__(self, state):
+        state = dict(state)
+        _check_saved_version(state.pop("_deeplog_version", None))
         net_state = state.pop("_net_state", None)
         super().__setstate__(state)
         if net_state is None:

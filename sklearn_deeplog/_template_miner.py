@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Turn raw log messages into log keys (templates) with drain3."""
 
+import json
 import re
 from numbers import Integral, Number, Real
 
@@ -14,6 +15,8 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
+
+from ._persistence import _check_saved_version, _current_version
 
 __all__ = ["DEFAULT_MASKING", "UNKNOWN_TEMPLATE", "LogTemplateMiner"]
 
@@ -116,16 +119,10 @@ def _import_drain3():
     try:
         from drain3 import TemplateMiner
         from drain3.masking import MaskingInstruction
-        from drain3.memory_buffer_persistence import MemoryBufferPersistence
         from drain3.template_miner_config import TemplateMinerConfig
     except ImportError as err:
         raise ImportError(_INSTALL_HINT) from err
-    return (
-        TemplateMiner,
-        TemplateMinerConfig,
-        MaskingInstruction,
-        MemoryBufferPersistence,
-    )
+    return TemplateMiner, TemplateMinerConfig, MaskingInstruction
 
 
 class LogTemplateMiner(TransformerMixin, BaseEstimator):
@@ -218,8 +215,10 @@ class LogTemplateMiner(TransformerMixin, BaseEstimator):
     text. Two templates may end up with the same text; a message matching both
     gets one of the two keys, always the same.
 
-    The fitted miner is pickled as drain3's own state snapshot and rebuilt on
-    loading, so pickle and joblib round-trips give identical keys.
+    The fitted miner is pickled (and saved by :func:`save_model`) as plain
+    data, its templates and Drain's parse tree in JSON, and rebuilt on loading,
+    so round-trips give identical keys. drain3's own snapshots are not used:
+    they are jsonpickle, which can run code when loaded.
 
     References
     ----------
@@ -455,16 +454,19 @@ class LogTemplateMiner(TransformerMixin, BaseEstimator):
 
     def __getstate__(self):
         state = dict(super().__getstate__())
+        state["_deeplog_version"] = _current_version()
         miner = state.pop("_miner", None)
         if miner is not None:
-            state["_drain_snapshot"] = _snapshot(miner)
+            state["_drain_state"] = _drain_state(miner.drain)
         return state
 
     def __setstate__(self, state):
-        snapshot = state.pop("_drain_snapshot", None)
+        state = dict(state)
+        _check_saved_version(state.pop("_deeplog_version", None))
+        drain_state = state.pop("_drain_state", None)
         super().__setstate__(state)
-        if snapshot is not None:
-            self._miner = _build_miner(self._config, snapshot)
+        if drain_state is not None:
+            self._miner = _build_miner(self._config, drain_state)
 
     def _settings(self):
         """The drain3 settings of this fit, as plain (picklable) Python values."""
@@ -654,11 +656,9 @@ def _as_text(values):
     return out
 
 
-def _build_miner(config, snapshot=None):
-    """A drain3 TemplateMiner with `config`, restored from `snapshot` if given."""
-    TemplateMiner, TemplateMinerConfig, MaskingInstruction, MemoryBuffer = (
-        _import_drain3()
-    )
+def _build_miner(config, drain_state=None):
+    """A drain3 TemplateMiner with `config`, restored from `drain_state` if given."""
+    TemplateMiner, TemplateMinerConfig, MaskingInstruction = _import_drain3()
     settings = TemplateMinerConfig()
     settings.drain_sim_th = config["sim_th"]
     settings.drain_depth = config["depth"]
@@ -671,13 +671,9 @@ def _build_miner(config, snapshot=None):
     settings.mask_prefix = "<"
     settings.mask_suffix = ">"
     settings.parametrize_numeric_tokens = config["parametrize_numeric_tokens"]
-    settings.snapshot_compress_state = True
-    handler = None
-    if snapshot is not None:
-        handler = MemoryBuffer()
-        handler.state = snapshot
-    miner = TemplateMiner(persistence_handler=handler, config=settings)
-    miner.persistence_handler = None
+    miner = TemplateMiner(persistence_handler=None, config=settings)
+    if drain_state is not None:
+        _restore_drain(miner.drain, drain_state)
     # Drain splits on the delimiters as plain strings, but drain3's parameter
     # extraction reads them as regular expressions: give it escaped copies (Drain
     # keeps its own list).
@@ -685,13 +681,83 @@ def _build_miner(config, snapshot=None):
     return miner
 
 
-def _snapshot(miner):
-    """drain3's own (compressed, JSON) state snapshot of `miner`."""
-    *_, MemoryBuffer = _import_drain3()
-    handler = MemoryBuffer()
-    miner.persistence_handler = handler
+def _drain_state(drain):
+    """The state of a Drain parser as a JSON string of plain data.
+
+    Its templates (id, tokens, number of messages), least recently used first
+    (the order in which ``max_clusters`` drops them), its template counter and its
+    parse tree, a node being ``[{token: child node}, [template ids]]``.
+    """
+    clusters = drain.id_to_cluster
+    # cachetools' LRUCache keeps its use order privately; a dict has none.
+    order = list(getattr(clusters, "_LRUCache__order", None) or clusters)
+
+    def node_state(node):
+        children = {
+            token: node_state(child) for token, child in node.key_to_child_node.items()
+        }
+        return [children, [int(cid) for cid in node.cluster_ids]]
+
+    state = {
+        "clusters": [
+            [int(cid), list(cluster.log_template_tokens), int(cluster.size)]
+            for cid, cluster in ((cid, clusters.get(cid)) for cid in order)
+        ],
+        "clusters_counter": int(drain.clusters_counter),
+        "tree": node_state(drain.root_node),
+    }
+    return json.dumps(state, ensure_ascii=False, separators=(",", ":"))
+
+
+def _restore_drain(drain, text):
+    """Restore the fresh Drain parser `drain` from :func:`_drain_state`'s JSON."""
+    from drain3.drain import LogCluster, Node
+
+    def fail(reason):
+        raise ValueError(f"The saved state of the template miner is invalid: {reason}")
+
+    def is_int(value):
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    def build_node(node_state):
+        if not (isinstance(node_state, list) and len(node_state) == 2):
+            fail("a node of the parse tree must be [children, template ids].")
+        children, cluster_ids = node_state
+        if not isinstance(children, dict):
+            fail("the children of a node must be a mapping of tokens to nodes.")
+        if not (isinstance(cluster_ids, list) and all(map(is_int, cluster_ids))):
+            fail("the template ids of a node must be a list of integers.")
+        node = Node()
+        node.key_to_child_node = {
+            token: build_node(child) for token, child in children.items()
+        }
+        node.cluster_ids = cluster_ids
+        return node
+
     try:
-        miner.save_state("pickle")
-    finally:
-        miner.persistence_handler = None
-    return handler.state
+        state = json.loads(text)
+    except (TypeError, json.JSONDecodeError) as err:
+        fail(f"not JSON ({err}).")
+    if not (
+        isinstance(state, dict)
+        and state.keys() == {"clusters", "clusters_counter", "tree"}
+        and isinstance(state["clusters"], list)
+        and is_int(state["clusters_counter"])
+    ):
+        fail("expected a mapping of clusters, clusters_counter and tree.")
+    for entry in state["clusters"]:
+        if not (
+            isinstance(entry, list)
+            and len(entry) == 3
+            and is_int(entry[0])
+            and isinstance(entry[1], list)
+            and all(isinstance(token, str) for token in entry[1])
+            and is_int(entry[2])
+        ):
+            fail("each template must be [id, list of tokens, number of messages].")
+        cluster_id, tokens, size = entry
+        cluster = LogCluster(tokens, cluster_id)
+        cluster.size = size
+        drain.id_to_cluster[cluster_id] = cluster  # in use order: oldest first
+    drain.clusters_counter = state["clusters_counter"]
+    drain.root_node = build_node(state["tree"])
