@@ -3,6 +3,7 @@
 
 import contextlib
 import copy
+import threading
 import warnings
 from numbers import Integral, Real
 
@@ -26,6 +27,9 @@ __all__ = ["DeepLogDetector"]
 # Distinct contexts scored per forward pass: bounds memory to this many rows of
 # log-probabilities whatever the input size.
 _SCORING_BATCH = 16384
+
+# Held while a fit uses torch's process-wide random generator (see _seeded_rng).
+_TORCH_RNG_LOCK = threading.RLock()
 
 
 class _WeightedNeuralNet(NeuralNet):
@@ -324,11 +328,15 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
 
     @contextlib.contextmanager
     def _seeded_rng(self):
-        """Fork torch's random state and seed it from ``random_state``."""
+        """Fork torch's random state and seed it from ``random_state``.
+
+        Torch's generator is global to the process: fits in threads (e.g. joblib's
+        threading backend) take turns, or they would draw from each other's seeds.
+        """
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         device = torch.device(self.device_)
         devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
+        with _TORCH_RNG_LOCK, torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
             yield
 
@@ -433,9 +441,11 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X, _ = self._validate_windows(X, reset=False)
+        if k is not None and (
+            not isinstance(k, Integral) or isinstance(k, (bool, np.bool_)) or k < 1
+        ):
+            raise ValueError(f"k must be a positive integer or None, got {k!r}.")
         k = min(self.top_g if k is None else k, self._n_outputs)
-        if k < 1:
-            raise ValueError(f"k must be a positive integer, got {k}.")
         contexts, _, _ = self._queries(X, session_ends=False)
         distinct, context_index = _unique_rows(contexts, self._n_codes)
         indices = np.empty((len(distinct), k), dtype=np.intp)
@@ -571,11 +581,23 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
                 "complete_sessions=True)) and X's last column holds keys. Build the "
                 "windows with the windower used in training."
             )
+        if (
+            not session_end
+            and ends_with_markers
+            and is_marker(X[:, -1], SESSION_END).any()
+        ):
+            raise ValueError(
+                "The windows' layout differs from the training windows': X's last "
+                "column is an end-of-session column (SequenceWindower("
+                "complete_sessions=True)) but the model was trained without one. "
+                "Build the windows with the windower used in training."
+            )
         key_column = X.shape[1] - 1 - int(session_end)
         if is_marker(X[:, key_column], NO_EVENT).any():
             raise ValueError(
-                "The key column (the last window column) holds the NO_EVENT marker "
-                "-inf: it marks missing context and cannot be a key to check."
+                f"The key column (column {key_column} of the windows) holds the "
+                "NO_EVENT marker -inf: it marks missing context and cannot be a key "
+                "to check. Build the windows with SequenceWindower."
             )
         if is_marker(X[:, : key_column + 1], SESSION_END).any():
             raise ValueError(

@@ -66,11 +66,12 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
         keys are passed through and rejected by :class:`DeepLogDetector`.
     group : str or int, default=None
         Column naming the machine or session an entry belongs to; windows never cross
-        groups. ``None`` means one single stream.
+        groups. Entries with a missing group (NaN or None) form one group together.
+        ``None`` means one single stream.
     time : str or int, default=None
-        Column holding the entry's time, numeric seconds or datetimes. Entries are
-        ordered by time within each group (ties keep the row order). ``None`` means
-        the row order is the time order.
+        Column holding the entry's time, numeric seconds or datetimes; times must
+        be finite and not missing. Entries are ordered by time within each group
+        (ties keep the row order). ``None`` means the row order is the time order.
     timeout : float, default=None
         Context entries more than this many seconds older than the entry are
         treated as missing. Requires ``time``.
@@ -271,6 +272,11 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
 
 def _column(table, spec, role):
     """Column ``spec`` (name or index) of a DataFrame or 2-D array."""
+    if isinstance(spec, (bool, np.bool_)):
+        raise ValueError(
+            f"{role}={spec!r} is not a column: give a column name ({role}=<str>) or "
+            f"a column index ({role}=<int>)."
+        )
     if isinstance(spec, str):
         if not isinstance(table, pd.DataFrame):
             raise ValueError(
@@ -318,7 +324,7 @@ def _check_keys(keys):
 
 
 def _seconds(times):
-    """Times as float seconds, from numbers or datetimes; reject missing times."""
+    """Times as float seconds, from numbers or datetimes; reject missing or inf."""
     if times.dtype.kind == "M":
         missing = np.isnat(times)
         seconds = times.astype("datetime64[ns]").astype(np.int64) / 1e9
@@ -340,4 +346,12 @@ def _seconds(times):
             f"The time column has {missing.sum()} missing values (first at row "
             f"{np.flatnonzero(missing)[0]}): drop or fill them before windowing."
         )
-    return np.asarray(seconds, dtype=np.float64)
+    seconds = np.asarray(seconds, dtype=np.float64)
+    infinite = np.isinf(seconds)
+    if infinite.any():
+        raise ValueError(
+            f"The time column has {infinite.sum()} infinite values (first at row "
+            f"{np.flatnonzero(infinite)[0]}): times must be finite seconds or "
+            "datetimes; drop or fix those entries before windowing."
+        )
+    return seconds
