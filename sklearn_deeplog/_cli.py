@@ -1,23 +1,34 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""The ``sklearn-deeplog`` command line: train, detect, evaluate, update, demo."""
+"""The ``sklearn-deeplog`` command line: train, detect, evaluate, update, demo.
+
+``detect`` and ``evaluate`` read and score event files in chunks, in bounded
+memory, with the results of scoring the whole file at once provided each
+group's entries appear in time order in the file (see ``_windowed_chunks``);
+``train`` and ``update`` read whole files.
+"""
 
 import argparse
+import bz2
+import gzip
+import itertools
+import json
+import lzma
 import os
 import sys
-import tempfile
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
-from sklearn.metrics import precision_recall_fscore_support
 from sklearn.pipeline import Pipeline
+from tqdm import tqdm
 
 from . import __version__
 from ._detector import DeepLogDetector
+from ._persistence import load_model, save_model
 from ._sessions import aggregate_sessions
-from ._windower import SequenceWindower
+from ._windower import SequenceWindower, _column, _seconds
 
 __all__ = ["build_parser", "main"]
 
@@ -25,6 +36,17 @@ __all__ = ["build_parser", "main"]
 _FOREIGN_KEY_WARNING = r"X holds (string|number) log keys"
 # Columns of the event tables the readers produce.
 _GROUP, _TIME, _EVENT, _LABEL = "group", "time", "event", "label"
+# Compressed outputs, by suffix.
+_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+
+_IN_CHUNKS = (
+    "The file is read and scored in chunks of --chunksize entries, in bounded "
+    "memory: the results are those of scoring the whole file at once provided "
+    "each group's entries appear in time order in the file. (JSON files are "
+    "parsed whole: use NDJSON for files larger than memory.)"
+)
+_WHOLE_FILE = "The whole file is read into memory."
+_NOTHING = object()  # the end of an iterator
 
 
 def build_parser():
@@ -43,15 +65,27 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
 
     train = commands.add_parser(
-        "train", help="learn normal behaviour from an event file and save the model"
+        "train",
+        help="learn normal behaviour from an event file and save the model",
+        description=f"Learn normal behaviour from an event file. {_WHOLE_FILE}",
     )
     _add_input(train)
-    train.add_argument("-o", "--model", required=True, help="where to save the model")
+    train.add_argument(
+        "-o",
+        "--model",
+        required=True,
+        help="where to save the model (a safe skops file, e.g. model.skops)",
+    )
     _add_hyper_parameters(train)
     _add_quiet(train)
 
     detect = commands.add_parser(
-        "detect", help="flag anomalous entries of an event file"
+        "detect",
+        help="flag anomalous entries of an event file",
+        description=f"Flag anomalous entries of an event file. {_IN_CHUNKS} With a "
+        "model trained with --complete-sessions, the last entry of a group in a "
+        "chunk is written once a later chunk continues the group, or at the end: "
+        "rows are then not in file order, and their group and time identify them.",
     )
     _add_model(detect)
     _add_input(detect)
@@ -72,18 +106,25 @@ def build_parser():
         default=3,
         help="expected keys to list per entry (default: %(default)s)",
     )
+    _add_chunksize(detect)
     _add_quiet(detect)
 
     evaluate = commands.add_parser(
-        "evaluate", help="precision, recall and F1 on a labelled event file"
+        "evaluate",
+        help="precision, recall and F1 on a labelled event file",
+        description="Precision, recall and F1 of the entries, and of the sessions "
+        f"(groups), of a labelled event file. {_IN_CHUNKS}",
     )
     _add_model(evaluate)
     _add_input(evaluate)
+    _add_chunksize(evaluate)
     _add_quiet(evaluate)
 
     update = commands.add_parser(
         "update",
         help="online update: learn entries an operator marked as false positives",
+        description="Online update: learn the entries of an event file, marked as "
+        f"false positives by an operator, as normal. {_WHOLE_FILE}",
     )
     _add_model(update)
     _add_input(update, "normal events to learn, with their sessions' context")
@@ -130,7 +171,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         with warnings.catch_warnings():
-            # _read gave the keys the model's type: a key of another is a new key.
+            # _match_keys gave the keys the model's type: one of another is new.
             warnings.filterwarnings("ignore", message=_FOREIGN_KEY_WARNING)
             _COMMANDS[args.command](args)
     except (ValueError, TypeError, OSError, KeyError) as err:
@@ -166,55 +207,65 @@ def _train(args):
     )
     model = Pipeline([("windower", windower), ("detector", detector)])
     model.fit(events.drop(columns=_LABEL, errors="ignore"))
-    _save(model, args.model)
+    save_model(model, args.model)
     _say(args, f"trained on {len(events):,} log entries; model saved to {args.model}")
 
 
 def _detect(args):
     model = _load(args.model)
-    events = _read(args, model)
-    windows, scores = _score(model, events, args)
-    results = events.drop(columns=_LABEL, errors="ignore").assign(
-        score=scores, anomaly=scores < 0
+    detector = model[-1].set_params(verbose=0)  # the progress bar is ours
+    tables = _read_chunks(args, model)
+    output_format = args.output_format or (
+        "ndjson" if str(args.output).endswith((".ndjson", ".jsonl")) else "csv"
     )
-    expected, probabilities = model[-1].predict_next(windows, k=args.top_k)
-    results["expected"] = [
-        " ".join(f"{key}:{p:.3f}" for key, p in zip(keys, probs, strict=True))
-        for keys, probs in zip(expected, probabilities, strict=True)
-    ]
-    if not args.all:
-        results = results[results["anomaly"]]
-    _write(results, args.output, args.output_format)
-    _say(args, f"{int((scores < 0).sum()):,} of {len(events):,} entries flagged")
+    n_entries = n_flagged = 0
+    with _output(args.output) as file, _progress(args) as progress:
+        for entries, windows in _windowed_chunks(model, tables):
+            scores = detector.decision_function(windows)
+            written = np.full(len(scores), True) if args.all else scores < 0
+            results = _features(entries)[written].assign(
+                score=scores[written],
+                anomaly=scores[written] < 0,
+                expected=_expected(detector, windows[written], args.top_k),
+            )
+            _write(results, file, output_format, header=not n_entries)
+            n_entries += len(entries)
+            n_flagged += int((scores < 0).sum())
+            progress.update(len(entries))
+    _say(args, f"{n_flagged:,} of {n_entries:,} entries flagged")
 
 
 def _evaluate(args):
     model = _load(args.model)
-    events = _read(args, model)
-    if _LABEL not in events:
+    detector = model[-1].set_params(verbose=0)  # the progress bar is ours
+    tables = _read_chunks(args, model)
+    first = next(tables)
+    if _LABEL not in first:
         raise ValueError(
             f"{args.input} has no label column: evaluate needs one label per entry "
             "(1 anomalous, 0 normal)."
         )
-    _, scores = _score(model, events, args)
-    flagged = np.where(scores < 0, 1, 0)
-    rows = [("entries", events[_LABEL].to_numpy(), flagged)]
-    if _GROUP in events:
-        sessions = events[_GROUP]
-        rows.append(
-            (
-                "sessions",
-                -aggregate_sessions(-events[_LABEL].to_numpy(), sessions).to_numpy(),
-                -aggregate_sessions(-flagged, sessions).to_numpy(),
-            )
-        )
+    entries_counts, sessions = np.zeros((2, 2), dtype=np.int64), None
+    with _progress(args) as progress:
+        for entries, windows in _windowed_chunks(
+            model, itertools.chain([first], tables)
+        ):
+            labels = entries[_LABEL].to_numpy()
+            flagged = np.where(detector.decision_function(windows) < 0, 1, 0)
+            entries_counts += _confusion(labels, flagged)
+            if _GROUP in entries:
+                sessions = _flag_sessions(sessions, entries[_GROUP], labels, flagged)
+            progress.update(len(entries))
+    rows = [("entries", entries_counts)]
+    if sessions is not None:
+        rows.append(("sessions", _confusion(sessions[_LABEL], sessions["flagged"])))
     print(_metrics_table(rows))
 
 
 def _update(args):
     model = _load(args.model)
     events = _read(args, model)
-    windows = model[0].transform(events.drop(columns=_LABEL, errors="ignore"))
+    windows = model[0].transform(_features(events))
     detector = model[-1].set_params(verbose=0)
     flagged_before = flagged = int((detector.predict(windows) == -1).sum())
     n_updates = 0
@@ -223,7 +274,7 @@ def _update(args):
         n_updates += 1
         flagged = int((detector.predict(windows) == -1).sum())
     output = args.output or args.model
-    _save(model, output)
+    save_model(model, output)
     _say(
         args,
         f"{n_updates} update(s): {flagged_before:,} -> {flagged:,} of "
@@ -262,7 +313,7 @@ def _demo(args):
     sessions = test[_GROUP]
     truth = -aggregate_sessions(-data.target[~train].to_numpy(), sessions).to_numpy()
     predicted = -aggregate_sessions(-flagged, sessions).to_numpy()
-    print(_metrics_table([("sessions", truth, predicted)]))
+    print(_metrics_table([("sessions", _confusion(truth, predicted))]))
 
 
 _COMMANDS = {
@@ -274,7 +325,7 @@ _COMMANDS = {
 }
 
 
-# -- helpers ---------------------------------------------------------------------
+# -- arguments -------------------------------------------------------------------
 
 
 def _add_input(parser, help="event file: .csv, .txt, .json, .ndjson (.gz too)"):
@@ -288,6 +339,16 @@ def _add_input(parser, help="event file: .csv, .txt, .json, .ndjson (.gz too)"):
 
 def _add_model(parser):
     parser.add_argument("model", help="a model file written by 'train'")
+
+
+def _add_chunksize(parser):
+    parser.add_argument(
+        "--chunksize",
+        type=_positive_int,
+        default=1_000_000,
+        help="log entries read and scored at a time; memory holds two chunks and "
+        "the last window of entries of each group (default: %(default)s)",
+    )
 
 
 def _add_quiet(parser):
@@ -329,95 +390,285 @@ def _positive_int(text):
     return value
 
 
+# -- reading and windowing -------------------------------------------------------
+
+
 def _read(args, model=None):
-    """The event table of the input file, its keys of the model's key type.
+    """The event table of the whole input file, keys matched to `model`'s."""
+    from .io import read_events
+
+    return _match_keys(read_events(args.input, format=args.format), model)
+
+
+def _read_chunks(args, model):
+    """The event tables of the input file's chunks, keys matched to `model`'s.
+
+    The file is checked (it exists, has entries and the columns) at once, before
+    the first chunk is read.
+    """
+    from .io import read_events
+
+    tables = read_events(args.input, format=args.format, chunksize=args.chunksize)
+    return (_match_keys(table, model) for table in tables)
+
+
+def _match_keys(events, model):
+    """Give the event keys of a table the type of the model's keys.
 
     The readers type keys from the file's content: ``5`` in a file of integer
     keys, ``"5"`` beside a key ``E1``. Keys are strings in the models that
     ``train`` writes, and are given the type of the model's keys (strings, or
     numbers for a model trained in Python on numbers) so that the same key
-    always matches.
+    always matches. Each key is converted on its own, so that a key is the same
+    in every chunk of a file, whatever other keys a chunk holds.
     """
-    from .io import read_events
-
-    events = read_events(args.input, format=args.format)
     keys = events[_EVENT]
     learned = None if model is None else model[-1].keys_
-    if learned is not None and all(not isinstance(key, str) for key in learned):
-        numbers = pd.to_numeric(keys, errors="coerce")
-        events[_EVENT] = keys.where(numbers.isna(), numbers)
-    else:
+    if learned is None or any(isinstance(key, str) for key in learned):
         events[_EVENT] = keys.astype(str).astype(object)
+    elif keys.dtype == object:
+        numbers = {key: _number(key) for key in pd.unique(keys)}
+        events[_EVENT] = keys.map(numbers).astype(object)
     return events
 
 
-def _score(model, events, args):
-    windows = model[0].transform(events.drop(columns=_LABEL, errors="ignore"))
-    detector = model[-1].set_params(verbose=0 if args.quiet else 2)
-    return windows, detector.decision_function(windows)
+def _number(key):
+    """The number a key is written as, or the key if it is not one."""
+    number = pd.to_numeric(key, errors="coerce")
+    return key if pd.isna(number) else number
 
 
-def _load(path):
-    try:
-        model = joblib.load(path)
-    except OSError:
-        raise
-    except Exception as err:  # unpickling garbage raises about anything
-        raise ValueError(
-            f"{path} is not a model written by 'sklearn-deeplog train' (cannot "
-            f"load it: {type(err).__name__}: {err})."
-        ) from err
-    if not isinstance(model, Pipeline) or not isinstance(model[-1], DeepLogDetector):
-        raise ValueError(f"{path} is not a model written by 'sklearn-deeplog train'.")
-    return model
+def _features(events):
+    """The columns of an event table that the windower reads: all but the label."""
+    return events.drop(columns=_LABEL, errors="ignore")
 
 
-def _save(model, path):
-    """Write the model atomically: a failed write leaves no half-written file."""
-    path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(descriptor)
-    try:
-        joblib.dump(model, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+def _windowed_chunks(model, tables):
+    """Window an event file's entries chunk by chunk, as if the file were whole.
+
+    Each chunk is windowed after the last ``window`` entries, with their times
+    (for ``timeout``), of each of its groups in the chunks before it. The
+    windows are those of the whole file provided each group's entries appear in
+    time order in the file. With complete sessions, the windower marks the last
+    entry of each group: a group's last entry in a chunk other than the file's
+    last is held back until a later chunk continues the group (its window is
+    then remade) or the file ends, so entries then do not come out in file
+    order.
+
+    Memory holds two chunks (the next is read ahead, to know the last) and at
+    most ``window + 1`` entries per group.
+
+    Parameters
+    ----------
+    model : Pipeline
+        A fitted ``SequenceWindower`` then ``DeepLogDetector``.
+    tables : iterable of pandas.DataFrame
+        The event tables of the file's chunks, in file order.
+
+    Yields
+    ------
+    entries : pandas.DataFrame
+        Entries of the file; each entry in exactly one batch, no batch empty.
+    windows : ndarray of shape (len(entries), n_window_columns)
+        Their windows.
+    """
+    windower = model[0]
+    # Each group's last entries so far, and which of them are not yielded yet.
+    tail = held = None
+    for table, last in _flag_last(tables):
+        if tail is None:
+            tail, held = table.iloc[:0], np.full(0, False)
+        if last and held.any():  # the held-back entries end their sessions
+            continued = np.full(len(tail), True)
+        else:
+            continued = _continued(tail, table, windower)
+        entries = pd.concat([tail[continued], table], ignore_index=True)
+        windows = windower.transform(_features(entries))
+        positions = _positions_from_end(entries, windower)
+        n_held = 0 if last else int(windower.complete_sessions)
+        new = np.concatenate([held[continued], np.full(len(table), True)])
+        done = new & (positions >= n_held)
+        if done.any():
+            yield entries[done], windows[done]
+        kept = positions < windower.window + n_held
+        tail = pd.concat([tail[~continued], entries[kept]], ignore_index=True)
+        held = np.concatenate([held[~continued], (new & ~done)[kept]])
 
 
-def _write(results, output, output_format):
-    if output_format is None:
-        output_format = (
-            "ndjson" if str(output).endswith((".ndjson", ".jsonl")) else "csv"
-        )
-    target = sys.stdout if output == "-" else output
-    if output_format == "csv":
-        results.to_csv(target, index=False)
-    else:
-        results.to_json(target, orient="records", lines=True, date_format="iso")
+def _flag_last(items):
+    """Yield ``(item, is_last)`` for each item, reading one item ahead."""
+    items = iter(items)
+    item = next(items, _NOTHING)
+    while item is not _NOTHING:
+        following = next(items, _NOTHING)
+        yield item, following is _NOTHING
+        item = following
+
+
+def _continued(tail, table, windower):
+    """Mask of the entries of `tail` whose group has entries in `table`."""
+    groups = _windower_column(tail, windower, "group")
+    if groups is None:  # one single stream
+        return np.full(len(tail), True)
+    table_groups = _windower_column(table, windower, "group")
+    return pd.Series(groups).isin(pd.unique(table_groups)).to_numpy()
+
+
+def _positions_from_end(entries, windower):
+    """Each entry's position before the last entry of its group (0 for the last).
+
+    Entries are in the windower's order: by time within each group, ties in row
+    order.
+    """
+    groups = _windower_column(entries, windower, "group")
+    times = _windower_column(entries, windower, "time")
+    rows = np.arange(len(entries))
+    codes = (
+        np.zeros(len(entries), dtype=np.intp)
+        if groups is None
+        else pd.factorize(groups, use_na_sentinel=False)[0]
+    )
+    order = np.lexsort(
+        [rows, codes] if times is None else [rows, _seconds(times), codes]
+    )
+    sorted_codes = codes[order]
+    is_last = np.r_[sorted_codes[1:] != sorted_codes[:-1], True]
+    # The sorted position of the last entry of each sorted entry's group.
+    last = np.minimum.accumulate(np.where(is_last, rows, len(rows))[::-1])[::-1]
+    positions = np.empty_like(rows)
+    positions[order] = last - rows
+    return positions
+
+
+def _windower_column(events, windower, role):
+    """The windower's ``group`` or ``time`` column of `events`; None if unset."""
+    spec = getattr(windower, role)
+    return None if spec is None else _column(_features(events), spec, role)
+
+
+def _progress(args):
+    """A progress bar over the entries scored, on stderr, off with ``--quiet``."""
+    return tqdm(
+        desc="scoring",
+        unit=" entries",
+        unit_scale=True,
+        file=sys.stderr,
+        disable=args.quiet,
+    )
+
+
+# -- results ---------------------------------------------------------------------
+
+
+def _expected(detector, windows, k):
+    """The `k` keys expected at each window, as ``key:probability`` text."""
+    if not len(windows):
+        return []
+    expected, probabilities = detector.predict_next(windows, k=k)
+    return [
+        " ".join(f"{key}:{p:.3f}" for key, p in zip(keys, probs, strict=True))
+        for keys, probs in zip(expected, probabilities, strict=True)
+    ]
+
+
+def _flag_sessions(sessions, groups, labels, flagged):
+    """Per session, whether any of its entries is anomalous, and any is flagged.
+
+    Parameters
+    ----------
+    sessions : pandas.DataFrame or None
+        Columns ``label`` and ``flagged`` (1 or 0) per session so far, indexed
+        by session; None before the first batch of entries.
+    groups, labels, flagged : array-like of shape (n_entries,)
+        A batch of entries: their sessions, labels and flags.
+
+    Returns
+    -------
+    sessions : pandas.DataFrame
+        `sessions` updated with the batch.
+    """
+    batch = pd.DataFrame(
+        {
+            _LABEL: -aggregate_sessions(-labels, groups),
+            "flagged": -aggregate_sessions(-flagged, groups),
+        }
+    )
+    if sessions is None:
+        return batch
+    return pd.concat([sessions, batch]).groupby(level=0).max()
+
+
+def _confusion(truth, predicted):
+    """The confusion counts ``[[tn, fp], [fn, tp]]`` of 0/1 labels and flags."""
+    truth, predicted = np.asarray(truth), np.asarray(predicted)
+    return np.bincount(2 * truth + predicted, minlength=4).reshape(2, 2)
 
 
 def _metrics_table(rows):
-    """Precision, recall, F1 and confusion counts, anomalies as the positive class."""
+    """Precision, recall, F1 and confusion counts, anomalies as the positive class.
+
+    `rows` are ``(name, confusion counts)`` pairs; a ratio of zero to zero is 0.
+    """
     lines = [
         f"{'':10}{'precision':>10}{'recall':>10}{'f1':>10}{'TP':>9}{'FP':>9}"
         f"{'FN':>9}{'TN':>9}"
     ]
-    for name, truth, predicted in rows:
-        precision, recall, f1, _ = precision_recall_fscore_support(
-            truth, predicted, average="binary", pos_label=1, zero_division=0
-        )
-        counts = pd.crosstab(
-            pd.Categorical(truth, [0, 1]),
-            pd.Categorical(predicted, [0, 1]),
-            dropna=False,
-        ).to_numpy()
-        (tn, fp), (fn, tp) = counts
+    for name, ((tn, fp), (fn, tp)) in rows:
+        precision = tp / (tp + fp) if tp else 0.0
+        recall = tp / (tp + fn) if tp else 0.0
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
         lines.append(
             f"{name:10}{precision:>10.4f}{recall:>10.4f}{f1:>10.4f}"
             f"{tp:>9,}{fp:>9,}{fn:>9,}{tn:>9,}"
         )
     return "\n".join(lines)
+
+
+@contextmanager
+def _output(path):
+    """The text stream to write results to: stdout for ``-``, else the file.
+
+    A file is compressed after its suffix (``.gz``, ``.bz2``, ``.xz``), and
+    removed if writing it fails, rather than left incomplete.
+    """
+    if path == "-":
+        yield sys.stdout
+        return
+    opener = _OPENERS.get(Path(path).suffix.lower(), open)
+    file = opener(path, "wt", encoding="utf-8", newline="")
+    try:
+        with file:
+            yield file
+    except BaseException:
+        os.unlink(path)
+        raise
+
+
+def _write(results, file, output_format, header):
+    """Append ``results`` to ``file`` as CSV or NDJSON, losing no precision."""
+    if output_format == "csv":
+        results.to_csv(file, index=False, header=header)
+    else:  # json, not pandas' to_json: that rounds floats to 15 digits
+        for record in results.to_dict("records"):
+            file.write(json.dumps(record, default=_json_value) + "\n")
+
+
+def _json_value(value):
+    """JSON form of what ``json`` cannot write: times as ISO 8601 text."""
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} {value!r} as JSON")
+
+
+# -- files -----------------------------------------------------------------------
+
+
+def _load(path):
+    """The model file's pipeline (safe format: loading runs no code)."""
+    model = load_model(path)
+    if not isinstance(model, Pipeline) or not isinstance(model[-1], DeepLogDetector):
+        raise ValueError(f"{path} is not a model written by 'sklearn-deeplog train'.")
+    return model
 
 
 def _say(args, message):

@@ -7,10 +7,10 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
-import joblib
 import pandas as pd
 import pytest
 
+from sklearn_deeplog import load_model, save_model
 from sklearn_deeplog._cli import main
 from sklearn_deeplog.datasets import make_logs
 
@@ -62,14 +62,56 @@ def files(tmp_path_factory):
     test = event_file(
         tmp / "test.csv", make_logs(100, anomaly_ratio=0.3, random_state=1)
     )
-    model = tmp / "model.joblib"
+    model = tmp / "model.skops"
     run("train", train, "-o", model, *SMALL_MODEL)
     return tmp, train, test, model
 
 
+@pytest.fixture(scope="module")
+def models(files):
+    """Models of the same training file, by the way they were trained."""
+    tmp, train, _, model = files
+    complete = tmp / "complete.skops"
+    # A timeout cuts windows at gaps of over 2 s: context entries need their time.
+    run(
+        "train",
+        train,
+        "-o",
+        complete,
+        *SMALL_MODEL,
+        "--complete-sessions",
+        "--timeout",
+        "2",
+    )
+    pipeline = load_model(model)
+    events = pd.read_csv(train).rename(
+        columns={"timestamp": "time", "machine": "group"}
+    )
+    pipeline.fit(events[["group", "time", "event"]])  # int keys
+    python = tmp / "python.skops"
+    save_model(pipeline, python)
+    return {"cli": model, "complete sessions": complete, "python": python}
+
+
+@pytest.fixture(scope="module")
+def small_test(files):
+    """A small labelled event file: 179 entries, 26 chunks of 7."""
+    tmp = files[0]
+    return event_file(
+        tmp / "small.csv", make_logs(30, anomaly_ratio=0.3, random_state=4)
+    )
+
+
+def detect_all(model, path, *options):
+    """Every entry's row of ``sklearn-deeplog detect --all``."""
+    result = run("detect", model, path, "--all", "-q", *options)
+    assert result.stderr == ""  # no progress bar with --quiet
+    return pd.read_csv(io.StringIO(result.stdout))
+
+
 def test_train_writes_a_model_the_python_api_loads(files):
     _, _, test, model = files
-    pipeline = joblib.load(model)
+    pipeline = load_model(model)
     events = pd.read_csv(test).rename(
         columns={"timestamp": "time", "machine": "group"}
     )[["group", "time", "event"]]
@@ -102,36 +144,30 @@ def test_detect_writes_flagged_entries_with_expected_keys(files):
     assert flagged["expected"].str.count(":").eq(3).all()  # top-k=3 "key:p" pairs
 
     everything = run("detect", model, test, "--all", "--output-format", "ndjson", "-q")
-    rows = pd.read_json(io.StringIO(everything.stdout), lines=True)
+    rows = pd.read_json(io.StringIO(everything.stdout), lines=True, precise_float=True)
     assert len(rows) == len(truth)
+    assert (rows["time"] == truth["timestamp"]).all()  # no precision lost
 
 
 def test_a_model_saved_from_python_works_on_the_command_line(files, tmp_path):
     _, train, test, model = files
-    pipeline = joblib.load(model)
+    pipeline = load_model(model)
     pipeline[-1].set_params(top_g=1)  # stricter: flags more
-    joblib.dump(pipeline, tmp_path / "python.joblib")
-    strict = run("detect", tmp_path / "python.joblib", test, "-q").stdout
+    save_model(pipeline, tmp_path / "python.skops")
+    strict = run("detect", tmp_path / "python.skops", test, "-q").stdout
     default = run("detect", model, test, "-q").stdout
     assert len(strict.splitlines()) > len(default.splitlines())
 
 
 @pytest.mark.parametrize("trained_in", ["cli", "python"])
 def test_a_new_non_integer_key_leaves_the_other_keys_matched(
-    files, tmp_path, trained_in
+    files, models, tmp_path, trained_in
 ):
     # With one key "NEW", the reader types the whole file's keys as strings;
     # they must still match the model's keys (strings from the command line,
     # numbers from Python), so only the session holding "NEW" changes.
-    _, train, test, model = files
-    if trained_in == "python":
-        pipeline = joblib.load(model)
-        events = pd.read_csv(train).rename(
-            columns={"timestamp": "time", "machine": "group"}
-        )
-        pipeline.fit(events[["group", "time", "event"]])  # int keys
-        model = tmp_path / "python.joblib"
-        joblib.dump(pipeline, model)
+    _, _, test, _ = files
+    model = models[trained_in]
     table = pd.read_csv(test)
     changed = table.astype({"event": object})
     changed.loc[len(changed) // 2, "event"] = "NEW"
@@ -151,6 +187,78 @@ def test_a_new_non_integer_key_leaves_the_other_keys_matched(
     assert after["anomaly"][len(table) // 2]
 
 
+@pytest.mark.parametrize("model_name", ["cli", "complete sessions"])
+def test_detect_in_chunks_writes_the_rows_of_the_whole_file(
+    models, small_test, model_name
+):
+    whole = detect_all(models[model_name], small_test)
+    chunked = detect_all(models[model_name], small_test, "--chunksize", 7)
+    entry = ["group", "time"]
+    assert len(whole) == len(pd.read_csv(small_test))
+    assert len(chunked) == len(whole) and not chunked.duplicated(entry).any()
+    if model_name == "complete sessions":
+        # A group's last entry in a chunk waits for the group's next chunk.
+        assert not chunked[entry].equals(whole[entry])
+    else:
+        assert chunked[entry].equals(whole[entry])
+    whole, chunked = (t.sort_values(entry, ignore_index=True) for t in (whole, chunked))
+    # Equal to float64 rounding: the same windows are scored in other batches.
+    assert chunked["score"].to_numpy() == pytest.approx(
+        whole["score"].to_numpy(), rel=1e-12, abs=1e-12
+    )
+    pd.testing.assert_frame_equal(
+        chunked.drop(columns="score"), whole.drop(columns="score")
+    )
+
+
+@pytest.mark.parametrize("model_name", ["cli", "complete sessions"])
+def test_evaluate_in_chunks_prints_the_table_of_the_whole_file(
+    models, small_test, model_name
+):
+    whole = run("evaluate", models[model_name], small_test, "-q").stdout
+    chunked = run(
+        "evaluate", models[model_name], small_test, "-q", "--chunksize", 7
+    ).stdout
+    assert chunked == whole
+    assert [line.split()[0] for line in whole.splitlines()[1:]] == [
+        "entries",
+        "sessions",
+    ]
+
+
+@pytest.mark.parametrize("trained_in", ["cli", "python"])
+def test_a_key_type_change_between_chunks_still_matches(
+    models, small_test, tmp_path, trained_in
+):
+    # In chunks of 7 entries, those before the key "E1" hold only integer keys,
+    # its own a string key too: all must match the model's keys (strings from
+    # the command line, numbers from Python), and be written alike.
+    table = pd.read_csv(small_test)
+    changed = table.astype({"event": object})
+    row = 2 * len(table) // 3
+    changed.loc[row, "event"] = "E1"
+    changed.to_csv(tmp_path / "changed.csv", index=False)
+
+    model = models[trained_in]
+    before = detect_all(model, small_test, "--chunksize", 7)
+    whole = detect_all(model, tmp_path / "changed.csv")
+    chunked = detect_all(model, tmp_path / "changed.csv", "--chunksize", 7)
+    assert chunked["score"].to_numpy() == pytest.approx(
+        whole["score"].to_numpy(), rel=1e-12, abs=1e-12
+    )
+    pd.testing.assert_frame_equal(
+        chunked.drop(columns="score"), whole.drop(columns="score")
+    )
+    other = (table["machine"] != table.loc[row, "machine"]).to_numpy()
+    assert chunked["score"][other].to_numpy() == pytest.approx(
+        before["score"][other].to_numpy(), rel=1e-12, abs=1e-12
+    )
+    assert (
+        chunked["event"].astype(str)[other].equals(before["event"].astype(str)[other])
+    )
+    assert chunked["anomaly"][row]
+
+
 def test_evaluate_prints_entry_and_session_metrics(files):
     _, _, test, model = files
     report = run("evaluate", model, test, "-q").stdout
@@ -167,7 +275,7 @@ def test_update_learns_a_false_positive(files):
         {"timestamp": [0.0, 1.0, 2.0, 3.0], "machine": "x", "event": [1, 2, 42, 5]}
     )
     new.to_csv(tmp / "fp.csv", index=False)
-    updated = tmp / "updated.joblib"
+    updated = tmp / "updated.skops"
     result = run("update", model, tmp / "fp.csv", "-o", updated, "--max-updates", "200")
     assert "-> 0 of 4 entries flagged" in result.stderr
     flagged = run("detect", updated, tmp / "fp.csv", "-q").stdout
@@ -181,7 +289,7 @@ def test_errors_exit_1_with_one_line_and_usage_errors_exit_2(files, tmp_path):
     assert missing.stderr.strip().count("\n") == 0 and "absent.csv" in missing.stderr
     not_a_model = run("detect", test, test, check=False)
     assert not_a_model.returncode == 1
-    assert "is not a model written by" in not_a_model.stderr
+    assert "is not a model file of sklearn-deeplog" in not_a_model.stderr
     unlabeled = tmp_path / "unlabeled.csv"
     pd.read_csv(test).drop(columns="label").to_csv(unlabeled, index=False)
     no_labels = run("evaluate", model, unlabeled, check=False)
@@ -195,16 +303,54 @@ def test_demo_runs_on_the_bundled_data():
     assert report.splitlines()[1].startswith("sessions")
 
 
-def test_python_dash_m_runs_the_command_line(files):
-    _, _, test, model = files
-    result = subprocess.run(
-        [sys.executable, "-m", "sklearn_deeplog", "evaluate", model, test, "-q"],
-        capture_output=True,
-        text=True,
-        env={"OMP_NUM_THREADS": "1", "PATH": ""},
+def test_python_dash_m_chains_train_detect_evaluate_update_detect(tmp_path):
+    # End to end, in fresh interpreters: the output of each command is the
+    # input of the next.
+    def cli(*args):
+        result = subprocess.run(
+            [sys.executable, "-m", "sklearn_deeplog", *map(str, args)],
+            capture_output=True,
+            text=True,
+            env={"OMP_NUM_THREADS": "1", "PATH": ""},
+        )
+        assert result.returncode == 0, result.stderr
+        return result
+
+    train = event_file(tmp_path / "train.csv", make_logs(200, random_state=2))
+    test = event_file(
+        tmp_path / "test.csv", make_logs(40, anomaly_ratio=0.3, random_state=3)
     )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == run("evaluate", model, test, "-q").stdout
+    model, updated = tmp_path / "model.skops", tmp_path / "updated.skops"
+
+    cli("train", train, "-o", model, *SMALL_MODEL)
+    assert load_model(model)[-1].keys_.tolist() == ["1", "2", "3", "4", "5", "6"]
+
+    detected = cli("detect", model, test, "-o", tmp_path / "flagged.csv")
+    assert "scoring" in detected.stderr  # the progress bar
+    flagged = pd.read_csv(tmp_path / "flagged.csv")
+    assert f"{len(flagged)} of {len(pd.read_csv(test))} entries flagged" in (
+        detected.stderr
+    )
+    truth = pd.read_csv(test)
+    injected = truth[truth["label"] == 1]
+    assert set(zip(injected["machine"], injected["timestamp"], strict=True)) <= set(
+        zip(flagged["group"], flagged["time"], strict=True)
+    )
+
+    evaluated = cli("evaluate", model, test, "--chunksize", "50", "-q")
+    assert evaluated.stderr == ""
+    assert evaluated.stdout == run("evaluate", model, test, "-q").stdout
+
+    # A session with a key the model never saw: flagged, learned, then normal.
+    new = pd.DataFrame(
+        {"timestamp": [0.0, 1.0, 2.0, 3.0], "machine": "x", "event": [1, 2, 42, 5]}
+    )
+    new.to_csv(tmp_path / "fp.csv", index=False)
+    learned = cli("update", model, tmp_path / "fp.csv", "-o", updated)
+    assert "-> 0 of 4 entries flagged" in learned.stderr
+    assert cli("detect", updated, tmp_path / "fp.csv", "-q").stdout == (
+        "group,time,event,score,anomaly,expected\n"
+    )
 
 
 def test_console_script_entry_point():
