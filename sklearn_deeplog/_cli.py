@@ -28,7 +28,7 @@ from . import __version__
 from ._detector import DeepLogDetector
 from ._persistence import load_model, save_model
 from ._sessions import aggregate_sessions
-from ._windower import SequenceWindower, _column, _seconds
+from ._windower import SequenceWindower, _column, _group_time_order, _seconds
 
 __all__ = ["build_parser", "main"]
 
@@ -520,19 +520,14 @@ def _positions_from_end(entries, windower):
     Entries are in the windower's order: by time within each group, ties in row
     order.
     """
-    groups = _windower_column(entries, windower, "group")
     times = _windower_column(entries, windower, "time")
+    order, sorted_groups = _group_time_order(
+        len(entries),
+        _windower_column(entries, windower, "group"),
+        None if times is None else _seconds(times),
+    )
     rows = np.arange(len(entries))
-    codes = (
-        np.zeros(len(entries), dtype=np.intp)
-        if groups is None
-        else pd.factorize(groups, use_na_sentinel=False)[0]
-    )
-    order = np.lexsort(
-        [rows, codes] if times is None else [rows, _seconds(times), codes]
-    )
-    sorted_codes = codes[order]
-    is_last = np.r_[sorted_codes[1:] != sorted_codes[:-1], True]
+    is_last = np.r_[sorted_groups[1:] != sorted_groups[:-1], True]
     # The sorted position of the last entry of each sorted entry's group.
     last = np.minimum.accumulate(np.where(is_last, rows, len(rows))[::-1])[::-1]
     positions = np.empty_like(rows)

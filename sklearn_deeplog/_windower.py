@@ -237,17 +237,8 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
     def _windows(self, keys, groups, times):
         n_entries = len(keys)
         rows = np.arange(n_entries)
-        group_codes = (
-            np.zeros(n_entries, dtype=np.intp)
-            if groups is None
-            else pd.factorize(groups, use_na_sentinel=False)[0]
-        )
-        # Sort by group, then time, then row: np.lexsort takes the last key first.
-        order = np.lexsort(
-            [rows, group_codes] if times is None else [rows, times, group_codes]
-        )
+        order, sorted_groups = _group_time_order(n_entries, groups, times)
         sorted_keys = keys[order]
-        sorted_groups = group_codes[order]
         is_start = np.r_[True, sorted_groups[1:] != sorted_groups[:-1]]
         position = rows - np.maximum.accumulate(np.where(is_start, rows, 0))
 
@@ -268,6 +259,38 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
         result = np.empty_like(windows)
         result[order] = windows
         return result
+
+
+def _group_time_order(n_entries, groups, times):
+    """The windower's order of entries: by group, then time, then row.
+
+    Parameters
+    ----------
+    n_entries : int
+        Number of entries.
+    groups : ndarray of shape (n_entries,) or None
+        Group of each entry; None for one single stream.
+    times : ndarray of shape (n_entries,) or None
+        Time of each entry in seconds (see ``_seconds``); None for row order.
+
+    Returns
+    -------
+    order : ndarray of shape (n_entries,)
+        Row indices in that order.
+    sorted_groups : ndarray of shape (n_entries,)
+        Integer code of each sorted entry's group (equal codes, equal groups).
+    """
+    rows = np.arange(n_entries)
+    group_codes = (
+        np.zeros(n_entries, dtype=np.intp)
+        if groups is None
+        else pd.factorize(groups, use_na_sentinel=False)[0]
+    )
+    # np.lexsort takes the last key first.
+    order = np.lexsort(
+        [rows, group_codes] if times is None else [rows, times, group_codes]
+    )
+    return order, group_codes[order]
 
 
 def _column(table, spec, role):
