@@ -24,9 +24,23 @@ from ._windower import NO_EVENT, SESSION_END, is_marker
 
 __all__ = ["DeepLogDetector"]
 
-# Distinct contexts scored per forward pass: bounds memory to this many rows of
-# log-probabilities whatever the input size.
-_SCORING_BATCH = 16384
+# Scoring memory is bounded whatever the input size: windows are scored in chunks
+# of about this many values (rows x columns), and distinct contexts run through the
+# network in batches of about this many values (contexts x the wider of outputs and
+# LSTM gates).
+_SCORING_CHUNK_VALUES = 2**22
+_SCORING_BATCH_VALUES = 2**22
+
+# What fit and partial_fit set: removed when they are interrupted halfway.
+_FITTED_ATTRIBUTES = (
+    "device_",
+    "session_end_",
+    "keys_",
+    "net_",
+    "offset_",
+    "n_features_in_",
+    "feature_names_in_",
+)
 
 # Held while a fit uses torch's process-wide random generator (see _seeded_rng).
 _TORCH_RNG_LOCK = threading.RLock()
@@ -128,7 +142,13 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
     nat below the least likely known key: an anomaly, never an error.
 
     Windows repeat a lot in logs, so training and scoring work on the distinct
-    windows, each once, and scatter the results back.
+    windows, each once, and scatter the results back. Scoring works in chunks of
+    rows and batches of contexts, so its memory does not grow with the input.
+
+    Ctrl-C during training stops it as skorch does: :meth:`fit` and
+    :meth:`partial_fit` return a usable detector with the weights learned so far
+    and warn how many epochs were completed (``net_.history`` has them). Ctrl-C
+    anywhere else in these methods propagates and leaves the detector unfitted.
 
     References
     ----------
@@ -210,14 +230,16 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
         self : DeepLogDetector
             The fitted detector.
         """
-        X, session_end = self._validate_windows(X, reset=True)
-        self.device_ = _resolve_device(self.device)
-        self.session_end_ = session_end
-        self.keys_ = _vocabulary(X, session_end)
-        with self._seeded_rng():
-            self.net_ = self._build_net()
-            self.net_.fit(*self._training_data(X))
-        self._set_offset(X)
+        with self._unfitted_if_interrupted():
+            X, session_end = self._validate_windows(X, reset=True)
+            self.device_ = _resolve_device(self.device)
+            self.session_end_ = session_end
+            self.keys_ = _vocabulary(X, session_end)
+            with self._seeded_rng():
+                self.net_ = self._build_net()
+                self.net_.fit(*self._training_data(X))
+            self._warn_if_interrupted(epochs_before=0, epochs=self.max_epochs)
+            self._set_offset(X)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -243,25 +265,57 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
             The updated detector.
         """
         first_call = not hasattr(self, "net_")
-        X, session_end = self._validate_windows(X, reset=first_call)
-        if first_call:
-            self.device_ = _resolve_device(self.device)
-            self.session_end_ = session_end
-            self.keys_ = _vocabulary(X, session_end)
-        new_keys = _vocabulary(X, session_end)
-        new_keys = new_keys[pd.Index(self.keys_).get_indexer(new_keys) < 0]
-        _warn_on_foreign_key_type(new_keys, self.keys_)
-        with self._seeded_rng():
+        with self._unfitted_if_interrupted():
+            X, session_end = self._validate_windows(X, reset=first_call)
             if first_call:
-                self.net_ = self._build_net()
-                self.net_.initialize()
-            elif len(new_keys):
-                self._grow(new_keys)
-            self.net_.set_params(lr=self.lr)  # as set now, e.g. lower for updates
-            self.net_.partial_fit(*self._training_data(X), epochs=1)
-        if first_call:
-            self._set_offset(X)
+                self.device_ = _resolve_device(self.device)
+                self.session_end_ = session_end
+                self.keys_ = _vocabulary(X, session_end)
+            new_keys = _vocabulary(X, session_end)
+            new_keys = new_keys[pd.Index(self.keys_).get_indexer(new_keys) < 0]
+            _warn_on_foreign_key_type(new_keys, self.keys_)
+            with self._seeded_rng():
+                if first_call:
+                    self.net_ = self._build_net()
+                    self.net_.initialize()
+                elif len(new_keys):
+                    self._grow(new_keys)
+                self.net_.set_params(lr=self.lr)  # as set now, e.g. lower for updates
+                epochs_before = len(self.net_.history)
+                self.net_.partial_fit(*self._training_data(X), epochs=1)
+            self._warn_if_interrupted(epochs_before, epochs=1)
+            if first_call:
+                self._set_offset(X)
         return self
+
+    @contextlib.contextmanager
+    def _unfitted_if_interrupted(self):
+        """On Ctrl-C outside skorch's training loop, leave the detector unfitted.
+
+        Without this, an interrupt between two assignments (e.g. a grown
+        vocabulary before its grown network) would leave a model that looks
+        fitted but is not consistent.
+        """
+        try:
+            yield
+        except KeyboardInterrupt:
+            for name in _FITTED_ATTRIBUTES:
+                self.__dict__.pop(name, None)
+            raise
+
+    def _warn_if_interrupted(self, epochs_before, epochs):
+        """Say so when skorch stopped training on Ctrl-C (it keeps the net)."""
+        completed = sum(
+            "train_loss" in row for row in self.net_.history[epochs_before:]
+        )
+        if completed < epochs:
+            warnings.warn(
+                f"Training was interrupted (Ctrl-C) after {completed} of {epochs} "
+                "epoch(s); the detector keeps the weights learned so far and can be "
+                "used, or trained further with partial_fit.",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def _build_net(self):
         callbacks = [ProgressBar()] if self.verbose >= 2 else []
@@ -416,8 +470,12 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X, _ = self._validate_windows(X, reset=False)
-        contexts, targets, _ = self._queries(X)
-        return float(self._score_queries(contexts, targets)[0].mean())
+        total, count = 0.0, 0
+        for chunk in _row_chunks(X):
+            contexts, targets, _ = self._queries(chunk)
+            total += self._score_queries(contexts, targets)[0].sum()
+            count += len(targets)
+        return float(total / count)
 
     def predict_next(self, X, k=None):
         """The keys the model expected at each entry, most likely first.
@@ -446,20 +504,32 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
         ):
             raise ValueError(f"k must be a positive integer or None, got {k!r}.")
         k = min(self.top_g if k is None else k, self._n_outputs)
-        contexts, _, _ = self._queries(X, session_ends=False)
-        distinct, context_index = _unique_rows(contexts, self._n_codes)
-        indices = np.empty((len(distinct), k), dtype=np.intp)
-        log_probs = np.empty((len(distinct), k))
-        for start, batch in self._log_probs(distinct):
-            top = batch.topk(k, dim=1)
-            indices[start : start + len(batch)] = top.indices.cpu().numpy()
-            log_probs[start : start + len(batch)] = top.values.cpu().numpy()
         outputs = self.keys_
         if self.session_end_:
             outputs = np.concatenate([[SESSION_END], outputs])
-        return outputs[indices[context_index]], np.exp(log_probs[context_index])
+        keys = np.empty((len(X), k), dtype=outputs.dtype)
+        probabilities = np.empty((len(X), k))
+        start = 0
+        for chunk in _row_chunks(X):
+            contexts, _, _ = self._queries(chunk, session_ends=False)
+            distinct, context_index = _unique_rows(contexts, self._n_codes)
+            indices = np.empty((len(distinct), k), dtype=np.intp)
+            log_probs = np.empty((len(distinct), k))
+            for first, batch in self._log_probs(distinct):
+                top = batch.topk(k, dim=1)
+                indices[first : first + len(batch)] = top.indices.cpu().numpy()
+                log_probs[first : first + len(batch)] = top.values.cpu().numpy()
+            stop = start + len(chunk)
+            keys[start:stop] = outputs[indices[context_index]]
+            probabilities[start:stop] = np.exp(log_probs[context_index])
+            start = stop
+        return keys, probabilities
 
     def _score_rows(self, X):
+        """Scores of the windows X, chunk by chunk (see _SCORING_CHUNK_VALUES)."""
+        return np.concatenate([self._score_chunk(chunk) for chunk in _row_chunks(X)])
+
+    def _score_chunk(self, X):
         contexts, targets, rows = self._queries(X)
         log_likelihood, top_g_threshold = self._score_queries(contexts, targets)
         n_rows = len(X)
@@ -508,11 +578,13 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
         # batch it is computed in (float32 products differ by ~1e-6 with batching).
         # Contexts come sorted (_unique_rows), so a batch's share many prefixes.
         module = copy.deepcopy(self.net_.module_).double().eval()
-        starts = range(0, len(contexts), _SCORING_BATCH)
+        widest = max(self._n_outputs, 4 * module.lstm.hidden_size)  # logits, gates
+        batch_size = max(_SCORING_BATCH_VALUES // widest, 1)
+        starts = range(0, len(contexts), batch_size)
         progress = tqdm(starts, desc="scoring", unit="batch", disable=self.verbose < 2)
         with torch.no_grad():
             for start in progress:
-                batch = contexts[start : start + _SCORING_BATCH]
+                batch = contexts[start : start + batch_size]
                 logits = module.forward_shared_prefixes(batch)
                 yield start, torch.log_softmax(logits, dim=1)
 
@@ -709,6 +781,12 @@ def _vocabulary(X, session_end):
         return np.sort(values)
     except TypeError:  # mixed types, e.g. int and str keys
         return np.array(sorted(values, key=lambda v: (type(v).__name__, v)), object)
+
+
+def _row_chunks(X):
+    """Consecutive row blocks of X of about _SCORING_CHUNK_VALUES values each."""
+    rows = max(_SCORING_CHUNK_VALUES // X.shape[1], 1)
+    return (X[start : start + rows] for start in range(0, len(X), rows))
 
 
 def _unique_rows(codes, n_codes):

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: BSD-3-Clause
+import copy
 import pickle
 import warnings
 
@@ -9,7 +10,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import NotFittedError
 
 from sklearn_deeplog import NO_EVENT, SESSION_END, DeepLogDetector, SequenceWindower
-from sklearn_deeplog._detector import _resolve_device
+from sklearn_deeplog import _detector as detector_module
+from sklearn_deeplog._detector import _resolve_device, _WeightedNeuralNet
 from sklearn_deeplog._network import LogKeyLSTM, grow_state_dict
 
 P = NO_EVENT
@@ -165,6 +167,27 @@ def test_complete_sessions_flag_a_session_that_stops_early():
         detector.predict(SequenceWindower(window=4).fit_transform(truncated[:, 1:]))
 
 
+@pytest.mark.parametrize("complete_sessions", [False, True])
+def test_scoring_in_small_chunks_and_batches_changes_nothing(
+    complete_sessions, monkeypatch
+):
+    # Bounded memory: scoring works on row chunks and context batches; results
+    # must not depend on their sizes (including sessions split across chunks).
+    rng = np.random.default_rng(0)
+    events = np.column_stack([np.repeat(np.arange(40), 6), rng.integers(0, 5, 240)])
+    windower = SequenceWindower(window=3, group=0, complete_sessions=complete_sessions)
+    X = windower.fit_transform(events)
+    detector = small_detector(max_epochs=5).fit(X)
+    whole = (detector.score_samples(X), detector.score(X), detector.predict_next(X))
+    monkeypatch.setattr(detector_module, "_SCORING_CHUNK_VALUES", 7 * X.shape[1])
+    monkeypatch.setattr(detector_module, "_SCORING_BATCH_VALUES", 3 * 4 * 16)
+    assert_allclose(detector.score_samples(X), whole[0], rtol=0, atol=1e-9)
+    assert detector.score(X) == pytest.approx(whole[1], abs=1e-9)
+    keys, probabilities = detector.predict_next(X)
+    assert_array_equal(keys, whole[2][0])
+    assert_allclose(probabilities, whole[2][1], rtol=0, atol=1e-12)
+
+
 def test_persistence_round_trip_gives_identical_predictions(fitted):
     detector, X = fitted
     restored = pickle.loads(pickle.dumps(detector))
@@ -263,3 +286,47 @@ def test_shared_prefix_forward_equals_the_lstm(window, num_layers):
         shared = module.forward_shared_prefixes(context)
     assert shared.shape == (300, 6)
     assert_allclose(shared.numpy(), expected.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def interrupt_training_after(monkeypatch, n_steps):
+    """Make the n-th training step raise KeyboardInterrupt, as Ctrl-C would."""
+    calls = {"n": 0}
+    train_step = _WeightedNeuralNet.train_step
+
+    def interrupted_train_step(net, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == n_steps:
+            raise KeyboardInterrupt
+        return train_step(net, *args, **kwargs)
+
+    monkeypatch.setattr(_WeightedNeuralNet, "train_step", interrupted_train_step)
+
+
+def test_ctrl_c_during_training_keeps_a_usable_model_and_says_so(monkeypatch):
+    X = cyclic_windows()
+    interrupt_training_after(monkeypatch, n_steps=5)
+    detector = small_detector(batch_size=4)  # 11 distinct windows: 3 steps/epoch
+    with pytest.warns(UserWarning, match=r"interrupted \(Ctrl-C\) after 1 of 60"):
+        detector.fit(X)
+    assert detector.predict(X).shape == (len(X),)
+    with pytest.warns(UserWarning, match=r"after 0 of 1 epoch"):
+        interrupt_training_after(monkeypatch, n_steps=1)
+        detector.partial_fit(X)
+
+
+def test_ctrl_c_outside_training_leaves_the_detector_unfitted(fitted, monkeypatch):
+    detector = copy.deepcopy(fitted[0]).set_params(contamination=0.1)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(DeepLogDetector, "_score_rows", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        detector.fit(fitted[1])
+    with pytest.raises(NotFittedError):
+        detector.predict(fitted[1])
+    monkeypatch.setattr(DeepLogDetector, "_grow", interrupted)
+    detector = copy.deepcopy(fitted[0])
+    with pytest.raises(KeyboardInterrupt):
+        detector.partial_fit([[1, 2, 3, 99]])
+    assert not hasattr(detector, "keys_") and not hasattr(detector, "net_")
