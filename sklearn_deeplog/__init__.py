@@ -1,11 +1,14 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """DeepLog log anomaly detection as scikit-learn estimators."""
 
+from ._deeplog import DeepLog
 from ._detector import DeepLogDetector
+from ._parameter_values import ParameterValueDetector, numeric_parameters
 from ._persistence import load_model, save_model
 from ._sessions import aggregate_sessions
 from ._template_miner import DEFAULT_MASKING, UNKNOWN_TEMPLATE, LogTemplateMiner
 from ._windower import NO_EVENT, SESSION_END, SequenceWindower
+from ._workflow import END, START, Workflow, diagnose, read_workflow
 
 __version__ = "0.1.0.dev0"
 
@@ -14,11 +17,19 @@ __all__ = [
     "UNKNOWN_TEMPLATE",
     "NO_EVENT",
     "SESSION_END",
+    "START",
+    "END",
+    "DeepLog",
     "DeepLogDetector",
     "LogTemplateMiner",
+    "ParameterValueDetector",
     "SequenceWindower",
+    "Workflow",
     "__version__",
     "aggregate_sessions",
+    "diagnose",
     "load_model",
+    "numeric_parameters",
+    "read_workflow",
     "save_model",
 ]

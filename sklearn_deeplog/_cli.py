@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""The ``sklearn-deeplog`` command line: train, detect, evaluate, update, demo.
+"""The ``sklearn-deeplog`` command: train, detect, evaluate, update, workflow, demo.
 
 ``detect`` and ``evaluate`` read and score event files in chunks, in bounded
 memory, with the results of scoring the whole file at once provided each
@@ -29,6 +29,7 @@ from ._detector import DeepLogDetector
 from ._persistence import load_model, save_model
 from ._sessions import aggregate_sessions
 from ._windower import SequenceWindower, _column, _group_time_order, _seconds
+from ._workflow import Workflow, _key_text, diagnose, read_workflow
 
 __all__ = ["build_parser", "main"]
 
@@ -106,6 +107,12 @@ def build_parser():
         default=3,
         help="expected keys to list per entry (default: %(default)s)",
     )
+    detect.add_argument(
+        "--workflow",
+        help="a GraphML workflow written by 'workflow': adds to each flagged "
+        "entry where it left the workflow (diverged_after, diverged_to), the keys "
+        "that usually follow there and how often training saw the transition",
+    )
     _add_chunksize(detect)
     _add_quiet(detect)
 
@@ -139,6 +146,31 @@ def build_parser():
         "(default: %(default)s)",
     )
     _add_quiet(update)
+
+    workflow = commands.add_parser(
+        "workflow",
+        help="draw and save the workflow of the sessions of an event file",
+        description="Build the workflow of the sessions (groups) of an event file "
+        "of normal logs: which log key follows which, from START to END. "
+        f"{_WHOLE_FILE}",
+    )
+    _add_input(workflow)
+    workflow.add_argument(
+        "-o",
+        "--output",
+        action="append",
+        required=True,
+        help="file to write, by suffix: .graphml (for detect --workflow), .dot, "
+        "or a picture (.png, .svg, .pdf); repeat for several",
+    )
+    workflow.add_argument(
+        "--min-frequency",
+        type=float,
+        default=Workflow().min_frequency,
+        help="transitions rarer than this share of their key's are left out of "
+        "the workflow (default: %(default)s)",
+    )
+    _add_quiet(workflow)
 
     demo = commands.add_parser(
         "demo", help="train and evaluate on the bundled HDFS data of the paper"
@@ -214,6 +246,7 @@ def _train(args):
 def _detect(args):
     model = _load(args.model)
     detector = model[-1].set_params(verbose=0)  # the progress bar is ours
+    workflow = None if args.workflow is None else read_workflow(args.workflow)
     tables = _read_chunks(args, model)
     output_format = args.output_format or (
         "ndjson" if str(args.output).endswith((".ndjson", ".jsonl")) else "csv"
@@ -228,6 +261,10 @@ def _detect(args):
                 anomaly=scores[written] < 0,
                 expected=_expected(detector, windows[written], args.top_k),
             )
+            if workflow is not None:
+                results = results.assign(
+                    **_diagnosis(detector, windows[written], workflow)
+                )
             _write(results, file, output_format, header=not n_entries)
             n_entries += len(entries)
             n_flagged += int((scores < 0).sum())
@@ -282,6 +319,23 @@ def _update(args):
     )
 
 
+def _workflow(args):
+    events = _read(args)
+    workflow = Workflow(
+        event=_EVENT,
+        group=_GROUP if _GROUP in events else None,
+        time=_TIME if _TIME in events else None,
+        min_frequency=args.min_frequency,
+    ).fit(_features(events))
+    for path in args.output:
+        workflow.write(path)
+    _say(
+        args,
+        f"workflow of {workflow.graph_.number_of_nodes() - 2} keys written to "
+        + ", ".join(args.output),
+    )
+
+
 def _demo(args):
     from .datasets import load_hdfs
 
@@ -321,6 +375,7 @@ _COMMANDS = {
     "detect": _detect,
     "evaluate": _evaluate,
     "update": _update,
+    "workflow": _workflow,
     "demo": _demo,
 }
 
@@ -564,6 +619,30 @@ def _expected(detector, windows, k):
         " ".join(f"{key}:{p:.3f}" for key, p in zip(keys, probs, strict=True))
         for keys, probs in zip(expected, probabilities, strict=True)
     ]
+
+
+def _diagnosis(detector, windows, workflow):
+    """Where each flagged window's entry left the workflow, as columns.
+
+    Entries that are not flagged get None (empty in CSV, null in NDJSON).
+    """
+    diagnosis = diagnose(detector, windows, workflow=workflow, k=1)
+    columns = {
+        "diverged_after": diagnosis["diverged_after"].map(_key_text),
+        "diverged_to": diagnosis["observed"].map(_key_text),
+        "usual_next": diagnosis["usual_next"].map(
+            lambda usual: " ".join(f"{_key_text(k)}:{f:.3f}" for k, f in usual.items())
+        ),
+        "transition_count": diagnosis["transition_count"],
+    }
+    rows = pd.RangeIndex(len(windows))
+    columns = {
+        name: column.astype(object).reindex(rows) for name, column in columns.items()
+    }
+    return {
+        name: column.where(column.notna(), None).to_numpy()
+        for name, column in columns.items()
+    }
 
 
 def _flag_sessions(sessions, groups, labels, flagged):

@@ -3,7 +3,6 @@
 
 import contextlib
 import copy
-import threading
 import warnings
 from numbers import Integral, Real
 
@@ -11,7 +10,6 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
@@ -19,7 +17,7 @@ from skorch.callbacks import ProgressBar
 from tqdm.auto import tqdm
 
 from ._network import KEY_OFFSET, PAD_CODE, UNKNOWN_CODE, LogKeyLSTM, grow_state_dict
-from ._persistence import _check_saved_version, _current_version
+from ._torch_nets import TorchNetMixin, resolve_device
 from ._windower import NO_EVENT, SESSION_END, is_marker
 
 __all__ = ["DeepLogDetector"]
@@ -42,9 +40,6 @@ _FITTED_ATTRIBUTES = (
     "feature_names_in_",
 )
 
-# Held while a fit uses torch's process-wide random generator (see _seeded_rng).
-_TORCH_RNG_LOCK = threading.RLock()
-
 
 class _WeightedNeuralNet(NeuralNet):
     """skorch net whose loss weights each distinct window by its count."""
@@ -54,7 +49,7 @@ class _WeightedNeuralNet(NeuralNet):
         return (loss * X["sample_weight"].to(loss.device)).mean()
 
 
-class DeepLogDetector(OutlierMixin, BaseEstimator):
+class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
     """DeepLog's log-key anomaly detector (Du et al., CCS 2017).
 
     An LSTM learns from normal logs to predict the next log key from the keys
@@ -232,7 +227,7 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
         """
         with self._unfitted_if_interrupted():
             X, session_end = self._validate_windows(X, reset=True)
-            self.device_ = _resolve_device(self.device)
+            self.device_ = resolve_device(self.device)
             self.session_end_ = session_end
             self.keys_ = _vocabulary(X, session_end)
             with self._seeded_rng():
@@ -244,7 +239,7 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
-        """DeepLog's online update: one more training epoch on these windows.
+        """Update the model online: one more training epoch on these windows.
 
         Training continues from the learned weights. Keys never seen before are
         added to the vocabulary (the embedding and output layers grow, learned
@@ -268,7 +263,7 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
         with self._unfitted_if_interrupted():
             X, session_end = self._validate_windows(X, reset=first_call)
             if first_call:
-                self.device_ = _resolve_device(self.device)
+                self.device_ = resolve_device(self.device)
                 self.session_end_ = session_end
                 self.keys_ = _vocabulary(X, session_end)
             new_keys = _vocabulary(X, session_end)
@@ -379,20 +374,6 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
     @property
     def _n_codes(self):
         return len(self.keys_) + KEY_OFFSET
-
-    @contextlib.contextmanager
-    def _seeded_rng(self):
-        """Fork torch's random state and seed it from ``random_state``.
-
-        Torch's generator is global to the process: fits in threads (e.g. joblib's
-        threading backend) take turns, or they would draw from each other's seeds.
-        """
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        device = torch.device(self.device_)
-        devices = [device.index or 0] if device.type == "cuda" else []
-        with _TORCH_RNG_LOCK, torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            yield
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
@@ -683,41 +664,6 @@ class DeepLogDetector(OutlierMixin, BaseEstimator):
         tags.input_tags.allow_nan = False
         return tags
 
-    # -- persistence ---------------------------------------------------------------
-
-    def __getstate__(self):
-        state = dict(super().__getstate__())
-        state["_deeplog_version"] = _current_version()
-        net = state.pop("net_", None)
-        if net is not None:
-            # Device-independent numpy state: loads on any machine, cuda or not.
-            state["_net_state"] = {
-                "module": _to_numpy(net.module_.state_dict()),
-                "optimizer": _to_numpy(net.optimizer_.state_dict()),
-            }
-        return state
-
-    def __setstate__(self, state):
-        state = dict(state)
-        _check_saved_version(state.pop("_deeplog_version", None))
-        net_state = state.pop("_net_state", None)
-        super().__setstate__(state)
-        if net_state is None:
-            return
-        if torch.device(self.device_).type == "cuda" and not torch.cuda.is_available():
-            warnings.warn(
-                f"This model was trained on {self.device_}, which is not available "
-                "here; it is loaded on the cpu.",
-                UserWarning,
-                stacklevel=2,
-            )
-            self.device_ = "cpu"
-        self.net_ = self._build_net()
-        self.net_.initialize()
-        self.net_.module_.load_state_dict(_to_torch(net_state["module"], self.device_))
-        # torch moves the optimizer state to the parameters' device itself.
-        self.net_.optimizer_.load_state_dict(_to_torch(net_state["optimizer"], "cpu"))
-
 
 _NAN_MESSAGE = (
     "Input X contains NaN: a log key is missing. Drop or fill missing keys "
@@ -809,41 +755,3 @@ def _unique_rows(codes, n_codes):
         )
     _, first, inverse = np.unique(packed, return_index=True, return_inverse=True)
     return codes[first], inverse.ravel()
-
-
-def _resolve_device(device):
-    """'auto' -> cuda when available, else cpu; refuse cuda without a GPU."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        parsed = torch.device(device)
-    except RuntimeError as err:
-        raise ValueError(f"device={device!r} is not a torch device: {err}") from err
-    if parsed.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} was requested but CUDA is not available (no GPU, or "
-            "a CPU-only torch build). Use device='auto' or device='cpu'."
-        )
-    return device
-
-
-def _to_numpy(state):
-    """Torch tensors in a (nested) state dict -> numpy arrays."""
-    if isinstance(state, torch.Tensor):
-        return state.detach().cpu().numpy()
-    if isinstance(state, dict):
-        return {key: _to_numpy(value) for key, value in state.items()}
-    if isinstance(state, list):
-        return [_to_numpy(value) for value in state]
-    return state
-
-
-def _to_torch(state, device):
-    """Inverse of :func:`_to_numpy`, onto ``device``."""
-    if isinstance(state, np.ndarray):
-        return torch.as_tensor(state, device=device)
-    if isinstance(state, dict):
-        return {key: _to_torch(value, device) for key, value in state.items()}
-    if isinstance(state, list):
-        return [_to_torch(value, device) for value in state]
-    return state

@@ -16,7 +16,9 @@ __all__ = ["load_model", "save_model"]
 #: primitives and containers, numpy, scipy and scikit-learn). Their state is plain
 #: data: the detector's weights are numpy arrays, the miner's Drain state is JSON.
 _TRUSTED_TYPES = (
+    "sklearn_deeplog._deeplog.DeepLog",
     "sklearn_deeplog._detector.DeepLogDetector",
+    "sklearn_deeplog._parameter_values.ParameterValueDetector",
     "sklearn_deeplog._template_miner.LogTemplateMiner",
     "sklearn_deeplog._windower.SequenceWindower",
 )

@@ -11,8 +11,9 @@ from sklearn.exceptions import NotFittedError
 
 from sklearn_deeplog import NO_EVENT, SESSION_END, DeepLogDetector, SequenceWindower
 from sklearn_deeplog import _detector as detector_module
-from sklearn_deeplog._detector import _resolve_device, _WeightedNeuralNet
+from sklearn_deeplog._detector import _WeightedNeuralNet
 from sklearn_deeplog._network import LogKeyLSTM, grow_state_dict
+from sklearn_deeplog._torch_nets import resolve_device
 
 P = NO_EVENT
 # A cyclic log 1 2 3 4 5 1 2 ... with a fork: after 5 comes 1 or 6 (then 1).
@@ -209,14 +210,14 @@ def test_model_trained_on_cuda_loads_on_cpu(fitted, monkeypatch):
 
 def test_device_resolution(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert _resolve_device("auto") == "cpu"
+    assert resolve_device("auto") == "cpu"
     with pytest.raises(ValueError, match="CUDA is not available"):
-        _resolve_device("cuda")
+        resolve_device("cuda")
     with pytest.raises(ValueError, match="not a torch device"):
-        _resolve_device("gpu-please")
+        resolve_device("gpu-please")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert _resolve_device("auto") == "cuda"
-    assert _resolve_device("cuda:1") == "cuda:1"
+    assert resolve_device("auto") == "cuda"
+    assert resolve_device("cuda:1") == "cuda:1"
 
 
 def test_fit_on_cpu_device_places_the_network_there():

@@ -17,8 +17,10 @@ from sklearn.preprocessing import FunctionTransformer
 
 import sklearn_deeplog
 from sklearn_deeplog import (
+    DeepLog,
     DeepLogDetector,
     LogTemplateMiner,
+    ParameterValueDetector,
     SequenceWindower,
     load_model,
     save_model,
@@ -89,7 +91,13 @@ def _double(X):
 
 
 def test_trusted_types_are_exactly_the_package_estimators():
-    estimators = (DeepLogDetector, LogTemplateMiner, SequenceWindower)
+    estimators = (
+        DeepLog,
+        DeepLogDetector,
+        LogTemplateMiner,
+        ParameterValueDetector,
+        SequenceWindower,
+    )
     names = {f"{cls.__module__}.{cls.__qualname__}" for cls in estimators}
     assert set(_TRUSTED_TYPES) == names
 

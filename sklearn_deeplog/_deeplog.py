@@ -1,0 +1,205 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""DeepLog whole: the log-key model, then the parameter-value model."""
+
+import numpy as np
+from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
+from sklearn.pipeline import make_pipeline
+from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.validation import check_is_fitted
+
+from ._detector import DeepLogDetector
+from ._parameter_values import ParameterValueDetector
+from ._windower import SequenceWindower
+
+__all__ = ["DeepLog"]
+
+
+class DeepLog(OutlierMixin, BaseEstimator):
+    """DeepLog's detection: the log-key model, then the parameter-value model.
+
+    An entry is anomalous when its key is (the key model flags it), or else when
+    its parameter values are (the value model flags it): the value model only
+    judges entries whose key was normal, as in the paper. Both models read the
+    same event table, one row per log entry, and the output has one row per entry.
+
+    Parameters
+    ----------
+    key_model : estimator, default=None
+        The log-key model: an outlier detector over the event table, typically
+        ``make_pipeline(SequenceWindower(...), DeepLogDetector(...))``. ``None``
+        means that pipeline with default parameters (the key is the last column).
+    value_model : estimator, default=None
+        The parameter-value model over the same table, typically a
+        :class:`ParameterValueDetector`. ``None`` means
+        ``ParameterValueDetector(event=-1)`` (the key is the last column, the
+        other columns are parameters).
+
+    Attributes
+    ----------
+    key_model_ : estimator
+        The fitted clone of `key_model`.
+    value_model_ : estimator
+        The fitted clone of `value_model`.
+    offset_ : float
+        0: :meth:`score_samples` already holds the decisions of the models.
+
+    See Also
+    --------
+    DeepLogDetector : The log-key model.
+    ParameterValueDetector : The parameter-value model.
+
+    Notes
+    -----
+    The decision of an entry is the key model's where the key model flags it
+    (negative), else the value model's: negative exactly when one of the models
+    flags the entry. :meth:`flagged_by` says which one did. The two decisions are
+    on different scales (log-probabilities, standard deviations of errors), so
+    rank entries within a model rather than across them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn_deeplog import (
+    ...     DeepLog, DeepLogDetector, ParameterValueDetector, SequenceWindower)
+    >>> logs = pd.DataFrame({"key": [1, 2, 3] * 40, "size": [10.0, 20.0, 30.0] * 40})
+    >>> model = DeepLog(
+    ...     key_model=make_pipeline(
+    ...         SequenceWindower(window=2, event="key"),
+    ...         DeepLogDetector(top_g=1, hidden_size=8, num_layers=1, random_state=0),
+    ...     ),
+    ...     value_model=ParameterValueDetector(
+    ...         event="key", hidden_size=8, max_epochs=20, random_state=0),
+    ... ).fit(logs)
+    >>> test = pd.DataFrame({"key": [1, 2, 3, 1, 3], "size": [10, 20, 99, 10, 30]})
+    >>> model.predict(test)
+    array([ 1,  1, -1,  1, -1])
+    >>> model.flagged_by(test)
+    array(['', '', 'value', '', 'key'], dtype=object)
+    """
+
+    _parameter_constraints: dict = {
+        "key_model": [None, HasMethods(["fit", "decision_function"])],
+        "value_model": [None, HasMethods(["fit", "decision_function"])],
+    }
+
+    def __init__(self, key_model=None, value_model=None):
+        self.key_model = key_model
+        self.value_model = value_model
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Fit both models on normal log entries.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_entries, n_columns)
+            The event table of normal logs, one row per log entry.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : DeepLog
+            The fitted estimator.
+        """
+        key_model, value_model = self._models()
+        self.key_model_ = clone(key_model).fit(X)
+        self.value_model_ = clone(value_model).fit(X)
+        self.offset_ = 0.0
+        if hasattr(self.key_model_, "n_features_in_"):
+            self.n_features_in_ = self.key_model_.n_features_in_
+        if hasattr(self.key_model_, "feature_names_in_"):
+            self.feature_names_in_ = self.key_model_.feature_names_in_
+        return self
+
+    def _decisions(self, X):
+        check_is_fitted(self)
+        return (
+            self.key_model_.decision_function(X),
+            self.value_model_.decision_function(X),
+        )
+
+    def score_samples(self, X):
+        """How normal each entry is: the key decision if negative, else the value's.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_entries, n_columns)
+            The event table.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_entries,), dtype float64
+            Negative exactly for the entries one of the models flags.
+        """
+        key, value = self._decisions(X)
+        return np.where(key < 0, key, value).astype(np.float64)
+
+    def decision_function(self, X):
+        """Shifted scores: negative for anomalies (``offset_`` is 0).
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_entries, n_columns)
+            The event table.
+
+        Returns
+        -------
+        decision : ndarray of shape (n_entries,)
+            ``score_samples(X) - offset_``.
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """Flag entries whose key or parameter values are anomalous.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_entries, n_columns)
+            The event table.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_entries,)
+            +1 for a normal entry, -1 for an anomaly.
+        """
+        return np.where(self.decision_function(X) >= 0, 1, -1)
+
+    def flagged_by(self, X):
+        """Which model flags each entry.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_entries, n_columns)
+            The event table.
+
+        Returns
+        -------
+        models : ndarray of shape (n_entries,), dtype object
+            ``"key"`` where the key model flags the entry, else ``"value"`` where
+            the value model does, else ``""``.
+        """
+        key, value = self._decisions(X)
+        return np.where(key < 0, "key", np.where(value < 0, "value", "")).astype(object)
+
+    def _models(self):
+        """The key and value models, defaults filled in."""
+        key_model = self.key_model
+        if key_model is None:
+            key_model = make_pipeline(SequenceWindower(), DeepLogDetector())
+        value_model = self.value_model
+        if value_model is None:
+            value_model = ParameterValueDetector(event=-1)
+        return key_model, value_model
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        key_tags, value_tags = (
+            model.__sklearn_tags__().input_tags for model in self._models()
+        )
+        # NaN in a value column is an absent parameter, but a NaN key is refused.
+        tags.input_tags.allow_nan = key_tags.allow_nan and value_tags.allow_nan
+        tags.input_tags.string = key_tags.string and value_tags.string
+        return tags

@@ -1,0 +1,231 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""The parameter-value model and its combination with the key model."""
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_array_equal
+from sklearn.pipeline import make_pipeline
+
+from sklearn_deeplog import (
+    DeepLog,
+    DeepLogDetector,
+    LogTemplateMiner,
+    ParameterValueDetector,
+    SequenceWindower,
+    load_model,
+    numeric_parameters,
+    save_model,
+)
+from sklearn_deeplog.datasets import make_logs
+from sklearn_deeplog.io import LOGHUB_FORMATS, read_raw_log
+
+TINY = dict(hidden_size=8, max_epochs=15, random_state=0)
+# Seconds each step takes (open, read, write, flush, close, exit), +-5%.
+STEP_SECONDS = {1: 1.0, 2: 0.5, 3: 2.0, 4: 1.5, 5: 0.3, 6: 0.2}
+WRITE_SIZE = 1000.0
+
+
+def performance_logs(n_sessions, n_slow=0, n_large=0, random_state=0):
+    """make_logs' sessions (normal key sequences) with durations and write sizes.
+
+    ``n_slow`` sessions have a close (key 5) that takes 10x longer than usual and
+    ``n_large`` a write (key 3) of 3x the usual size: performance anomalies, each
+    labelled 1 on its entry.
+    """
+    rng = np.random.RandomState(random_state)
+    events = make_logs(n_sessions, random_state=random_state)
+    events = events.sort_values(["session", "time"], ignore_index=True)
+    key = events["event"].to_numpy()
+    seconds = np.array([STEP_SECONDS[k] for k in key])
+    seconds *= 1 + 0.05 * rng.standard_normal(len(key))
+    size = np.where(
+        key == 3, WRITE_SIZE * (1 + 0.02 * rng.standard_normal(len(key))), np.nan
+    )
+    label = np.zeros(len(key), dtype=int)
+    sessions = rng.permutation(n_sessions)
+    for session in sessions[:n_slow]:
+        row = np.flatnonzero((events["session"] == session).to_numpy() & (key == 5))[0]
+        seconds[row] *= 10
+        label[row] = 1
+    writes = [
+        s for s in sessions[n_slow:] if ((events["session"] == s) & (key == 3)).any()
+    ]
+    for session in writes[:n_large]:
+        row = np.flatnonzero((events["session"] == session).to_numpy() & (key == 3))[0]
+        size[row] *= 3
+        label[row] = 1
+    start = events.groupby("session")["time"].transform("min").to_numpy()
+    elapsed = pd.Series(seconds).groupby(events["session"]).cumsum().to_numpy()
+    return pd.DataFrame(
+        {
+            "session": events["session"],
+            "time": start + elapsed,
+            "event": key,
+            "size": size,
+            "label": label,
+        }
+    )
+
+
+def value_model(**params):
+    return ParameterValueDetector(
+        event="event", group="session", time="time", values=["size"], **TINY, **params
+    )
+
+
+def key_model():
+    return make_pipeline(
+        SequenceWindower(window=3, event="event", group="session", time="time"),
+        DeepLogDetector(
+            top_g=3, hidden_size=8, num_layers=1, max_epochs=40, random_state=0
+        ),
+    )
+
+
+@pytest.fixture(scope="module")
+def logs():
+    train = performance_logs(150, random_state=0)
+    test = performance_logs(100, n_slow=4, n_large=4, random_state=1)
+    return train, test
+
+
+@pytest.fixture(scope="module")
+def fitted(logs):
+    return DeepLog(key_model=key_model(), value_model=value_model()).fit(logs[0])
+
+
+def test_value_model_flags_the_performance_anomalies(logs, fitted):
+    train, test = logs
+    detector = fitted.value_model_
+    # Key 1 opens each session: no elapsed time, no size, so it is not modelled.
+    assert set(detector.modelled_keys_) == {2, 3, 4, 5, 6}
+    assert detector.n_unmodelled_ == (train["event"] == 1).sum()
+    assert list(detector.value_names_) == ["size", "elapsed"]
+    assert_array_equal(
+        detector.dimensions_[list(detector.modelled_keys_).index(3)], [True, True]
+    )
+
+    flags = detector.predict(test)
+    anomalous = test["label"].to_numpy() == 1
+    assert (flags[anomalous] == -1).all()
+    # A few normal entries too: squared errors are skewed (chi-square-like), so
+    # the paper's Gaussian at confidence 0.99 flags about 4% of normal entries
+    # here, not 1%. The anomalies lie thousands of standard deviations out.
+    assert (flags[~anomalous] == -1).mean() <= 0.05
+    assert detector.score_samples(test)[anomalous].max() < -1000
+    assert (detector.decision_function(test)[test["event"] == 1] >= 0).all()
+
+    # The key sequences are normal: the key model alone lets the anomalies pass.
+    assert (fitted.key_model_.predict(test)[anomalous] == 1).all()
+    # Together: flagged, by the value model.
+    assert (fitted.predict(test)[anomalous] == -1).all()
+    assert set(fitted.flagged_by(test)[anomalous]) == {"value"}
+
+
+def test_combined_model_defers_to_the_key_model(logs, fitted):
+    test = logs[1].copy()
+    test.loc[test["event"] == 4, "event"] = 99  # a key never seen: key anomaly
+    who = fitted.flagged_by(test)
+    assert set(who[test["event"] == 99]) == {"key"}
+    decision = fitted.decision_function(test)
+    key_decision = fitted.key_model_.decision_function(test)
+    value_decision = fitted.value_model_.decision_function(test)
+    assert_array_equal(
+        decision, np.where(key_decision < 0, key_decision, value_decision)
+    )
+    assert_array_equal(fitted.predict(test) == -1, who != "")
+    # An unseen key is never a value anomaly: its values are not modelled.
+    assert (value_decision[test["event"] == 99] >= 0).all()
+
+
+def test_score_samples_is_the_standardised_error(logs, fitted):
+    detector = fitted.value_model_
+    test = logs[1]
+    scores = detector.score_samples(test)
+    assert scores.dtype == np.float64 and np.isfinite(scores).all()
+    assert detector.offset_ == pytest.approx(-2.3263478740)
+    assert_array_equal(detector.predict(test) == -1, scores < detector.offset_)
+    assert detector.score(logs[0]) > detector.score(test)
+
+
+def test_fewer_than_min_samples_are_not_modelled():
+    events = pd.DataFrame({"key": ["a"] * 30 + ["b"] * 5, "v": np.arange(35.0)})
+    detector = ParameterValueDetector(event="key", min_samples=10, **TINY).fit(events)
+    assert list(detector.modelled_keys_) == ["a"]
+    assert detector.n_unmodelled_ == 5
+    test = pd.DataFrame({"key": ["b", "c", "a"], "v": [1e6, 1e6, np.nan]})
+    assert_array_equal(detector.score_samples(test), [0.0, 0.0, 0.0])
+
+
+def test_partial_fit_models_new_keys_and_keeps_the_old():
+    rng = np.random.RandomState(0)
+    events = pd.DataFrame({"key": [1] * 40, "v": rng.normal(5, 1, 40)})
+    detector = ParameterValueDetector(event="key", **TINY).fit(events)
+    before = detector.error_mean_.copy()
+    new = pd.DataFrame({"key": [2] * 20 + [3] * 2, "v": rng.normal(50, 1, 22)})
+    detector.partial_fit(new)
+    assert list(detector.modelled_keys_) == [1, 2]  # 3 has too few entries
+    assert detector.error_mean_[0] == before[0]
+    assert detector.n_unmodelled_ == 2
+    assert detector.predict(pd.DataFrame({"key": [2, 2], "v": [50.0, 500.0]}))[1] == -1
+
+    first = ParameterValueDetector(event="key", **TINY).partial_fit(events)
+    assert list(first.modelled_keys_) == [1]
+
+
+def test_persistence_round_trips(logs, fitted, tmp_path):
+    test = logs[1]
+    expected = fitted.decision_function(test)
+    joblib.dump(fitted, tmp_path / "model.joblib")
+    assert_array_equal(
+        joblib.load(tmp_path / "model.joblib").decision_function(test), expected
+    )
+    save_model(fitted, tmp_path / "model.skops")
+    restored = load_model(tmp_path / "model.skops")
+    assert_array_equal(restored.decision_function(test), expected)
+    assert_array_equal(restored.flagged_by(test), fitted.flagged_by(test))
+
+
+@pytest.mark.parametrize(
+    "values, error, match",
+    [
+        (["x", "y"], ValueError, "holds text"),
+        ([1.0, np.inf], ValueError, "infinite"),
+        ([{"a": 1}, 2.0], TypeError, "non-numeric"),
+    ],
+)
+def test_bad_values_are_refused(values, error, match):
+    events = pd.DataFrame({"key": [1, 1], "v": pd.Series(values, dtype=object)})
+    with pytest.raises(error, match=match):
+        ParameterValueDetector(event="key").fit(events)
+
+
+def test_missing_keys_are_refused():
+    events = pd.DataFrame({"key": [1, None], "v": [1.0, 2.0]})
+    with pytest.raises(ValueError, match="missing keys"):
+        ParameterValueDetector(event="key").fit(events)
+
+
+def test_numeric_parameters():
+    values = numeric_parameters([["blk_1", "64", "1.5"], [], ["-3", "10.0.0.1:50010"]])
+    assert_array_equal(values, [[np.nan, 64, 1.5], [np.nan] * 3, [-3, np.nan, np.nan]])
+    assert numeric_parameters([]).shape == (0, 0)
+
+
+def test_hdfs_2k_values(shared_data):
+    pytest.importorskip("drain3")
+    directory = shared_data / "loghub_2k" / "HDFS"
+    table = read_raw_log(directory / "HDFS_2k.log", LOGHUB_FORMATS["HDFS"])
+    miner = LogTemplateMiner().fit(table)
+    values = numeric_parameters(miner.extract_parameters(table))
+    events = pd.DataFrame(values, columns=[f"p{j}" for j in range(values.shape[1])])
+    events.insert(0, "event", miner.transform(table).ravel())
+    detector = ParameterValueDetector(event="event", **TINY).fit(events)
+    flags = detector.predict(events)
+    assert flags.shape == (len(table),) == (2000,)
+    assert np.isfinite(detector.score_samples(events)).all()
+    assert len(detector.modelled_keys_) >= 2
+    flagged = (flags == -1).mean()
+    assert 0 < flagged <= 0.05
