@@ -22,6 +22,8 @@ class DeepLog(OutlierMixin, BaseEstimator):
     judges entries whose key was normal, as in the paper. Both models read the
     same event table, one row per log entry, and the output has one row per entry.
 
+    Read more in the :ref:`User Guide <parameter_values>`.
+
     Parameters
     ----------
     key_model : estimator, default=None

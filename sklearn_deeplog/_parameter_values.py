@@ -118,6 +118,8 @@ class ParameterValueDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
     data are modelled per key as a Gaussian; an entry is anomalous when its error
     lies above the one-sided ``confidence`` level.
 
+    Read more in the :ref:`User Guide <parameter_values>`.
+
     Parameters
     ----------
     event : str or int, default=None

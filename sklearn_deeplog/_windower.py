@@ -185,7 +185,7 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
         return self._windows(keys, groups, times)
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the window columns.
+        """Get the names of the window columns.
 
         Parameters
         ----------
