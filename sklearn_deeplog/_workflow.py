@@ -442,6 +442,20 @@ def read_workflow(path):
     -------
     workflow : Workflow
         The fitted workflow, as it was saved.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import pandas as pd
+    >>> from sklearn_deeplog import Workflow, read_workflow
+    >>> logs = pd.DataFrame({"session": [1, 1, 2, 2], "key": [1, 2, 1, 2]})
+    >>> workflow = Workflow(event="key", group="session").fit(logs)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "workflow.graphml"
+    ...     _ = workflow.write(path)
+    ...     read_workflow(path).main_path_
+    [-inf, 1.0, 2.0, inf]
     """
     nx = _import_networkx()
     saved = nx.read_graphml(path)

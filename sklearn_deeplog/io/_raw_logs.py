@@ -63,6 +63,15 @@ def log_format_regex(log_format):
         Matches a whole line; field ``i`` is the named group ``f<i>``.
     fields : list of str
         The field names, in order.
+
+    Examples
+    --------
+    >>> from sklearn_deeplog.io import log_format_regex
+    >>> regex, fields = log_format_regex("<Date> <Time> <Level>: <Content>")
+    >>> fields
+    ['Date', 'Time', 'Level', 'Content']
+    >>> regex.match("081109 203615 INFO: Receiving block").group("f3")
+    'Receiving block'
     """
     parts = _FIELD.split(log_format)
     fields = parts[1::2]
