@@ -248,9 +248,7 @@ def _detect(args):
     detector = model[-1].set_params(verbose=0)  # the progress bar is ours
     workflow = None if args.workflow is None else read_workflow(args.workflow)
     tables = _read_chunks(args, model)
-    output_format = args.output_format or (
-        "ndjson" if str(args.output).endswith((".ndjson", ".jsonl")) else "csv"
-    )
+    output_format = args.output_format or _output_format(args.output)
     n_entries = n_flagged = 0
     with _output(args.output) as file, _progress(args) as progress:
         for entries, windows in _windowed_chunks(model, tables):
@@ -716,6 +714,14 @@ def _output(path):
     except BaseException:
         os.unlink(path)
         raise
+
+
+def _output_format(path):
+    """'ndjson' for a .ndjson or .jsonl file (compressed too), else 'csv'."""
+    suffixes = [suffix.lower() for suffix in Path(path).suffixes]
+    if suffixes and suffixes[-1] in _OPENERS:
+        suffixes.pop()
+    return "ndjson" if suffixes and suffixes[-1] in (".ndjson", ".jsonl") else "csv"
 
 
 def _write(results, file, output_format, header):

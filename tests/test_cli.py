@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+from pandas.testing import assert_frame_equal
 
 from sklearn_deeplog import load_model, save_model
 from sklearn_deeplog._cli import main
@@ -147,6 +148,12 @@ def test_detect_writes_flagged_entries_with_expected_keys(files):
     rows = pd.read_json(io.StringIO(everything.stdout), lines=True, precise_float=True)
     assert len(rows) == len(truth)
     assert (rows["time"] == truth["timestamp"]).all()  # no precision lost
+
+    # The format follows the suffix under a compression suffix too.
+    compressed = tmp / "flagged.ndjson.gz"
+    run("detect", model, test, "-o", compressed, "-q")
+    rows = pd.read_json(compressed, lines=True, compression="gzip")
+    assert_frame_equal(rows[flagged.columns], flagged, check_dtype=False)
 
 
 def test_a_model_saved_from_python_works_on_the_command_line(files, tmp_path):
