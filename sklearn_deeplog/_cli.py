@@ -43,7 +43,8 @@ _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 _IN_CHUNKS = (
     "The file is read and scored in chunks of --chunksize entries, in bounded "
     "memory: the results are those of scoring the whole file at once provided "
-    "each group's entries appear in time order in the file. (JSON files are "
+    "each group's entries appear in time order in the file, and a warning says "
+    "when they do not. (JSON files are "
     "parsed whole: use NDJSON for files larger than memory.)"
 )
 _WHOLE_FILE = "The whole file is read into memory."
@@ -528,6 +529,7 @@ def _windowed_chunks(model, tables):
     windower = model[0]
     # Each group's last entries so far, and which of them are not yielded yet.
     tail = held = None
+    in_order = True  # until a chunk shows otherwise: then warned, once
     for table, last in _flag_last(tables):
         if tail is None:
             tail, held = table.iloc[:0], np.full(0, False)
@@ -535,6 +537,7 @@ def _windowed_chunks(model, tables):
             continued = np.full(len(tail), True)
         else:
             continued = _continued(tail, table, windower)
+        in_order = in_order and _check_time_order(tail[continued], table, windower)
         entries = pd.concat([tail[continued], table], ignore_index=True)
         windows = windower.transform(_features(entries))
         positions = _positions_from_end(entries, windower)
@@ -546,6 +549,40 @@ def _windowed_chunks(model, tables):
         kept = positions < windower.window + n_held
         tail = pd.concat([tail[~continued], entries[kept]], ignore_index=True)
         held = np.concatenate([held[~continued], (new & ~done)[kept]])
+
+
+def _check_time_order(tail, table, windower):
+    """Warn, and return False, when a chunk holds entries older than its groups'.
+
+    Chunks are windowed as if the file were whole only when each group's entries
+    come in time order in the file; within one chunk the windower sorts them.
+    """
+    times = _windower_column(tail, windower, "time")
+    if times is None or not len(tail):
+        return True
+    groups = _windower_column(tail, windower, "group")
+    latest = (
+        pd.Series(_seconds(times))
+        .groupby(np.zeros(len(tail)) if groups is None else groups)
+        .max()
+    )
+    table_groups = _windower_column(table, windower, "group")
+    earliest = (
+        pd.Series(_seconds(_windower_column(table, windower, "time")))
+        .groupby(np.zeros(len(table)) if table_groups is None else table_groups)
+        .min()
+    )
+    earlier = earliest.reindex(latest.index) < latest
+    if earlier.any():
+        warnings.warn(
+            f"Entries of group {earlier.idxmax()!r} are not in time order in the "
+            "file: an entry is older than one in an earlier chunk, so its window "
+            "may differ from the whole file's. Sort the file by group and time, "
+            "or raise --chunksize above the number of entries.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return not earlier.any()
 
 
 def _flag_last(items):

@@ -5,6 +5,7 @@ import contextlib
 import io
 import subprocess
 import sys
+import warnings
 from types import SimpleNamespace
 
 import pandas as pd
@@ -216,6 +217,21 @@ def test_detect_in_chunks_writes_the_rows_of_the_whole_file(
     pd.testing.assert_frame_equal(
         chunked.drop(columns="score"), whole.drop(columns="score")
     )
+
+
+def test_detect_in_chunks_warns_once_when_a_file_is_not_in_time_order(
+    models, small_test, tmp_path
+):
+    shuffled = tmp_path / "shuffled.csv"
+    events = pd.read_csv(small_test)
+    events.sample(frac=1, random_state=0).to_csv(shuffled, index=False)
+    with pytest.warns(UserWarning, match="not in time order") as warned:
+        detect_all(models["cli"], shuffled, "--chunksize", 7)
+    assert len(warned) == 1
+    # Whole, the file is sorted by the windower: nothing to warn about.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        detect_all(models["cli"], shuffled)
 
 
 @pytest.mark.parametrize("model_name", ["cli", "complete sessions"])
