@@ -12,8 +12,10 @@ second model, the parameter-value model
 carries, including the time elapsed since the previous entry, and flags these
 entries. :class:`~sklearn_deeplog.DeepLog` runs both, in the paper's order.
 
-The logs are generated with :func:`~sklearn_deeplog.datasets.make_logs`, with a
-duration for each step and a size for each write added.
+The logs are generated with
+:func:`~sklearn_deeplog.datasets.make_performance_logs`: the sessions of
+:func:`~sklearn_deeplog.datasets.make_logs` with a duration for each step and a
+size for each write.
 """
 
 # %%
@@ -36,44 +38,10 @@ from sklearn_deeplog import (
     ParameterValueDetector,
     SequenceWindower,
 )
-from sklearn_deeplog.datasets import make_logs
+from sklearn_deeplog.datasets import make_performance_logs
 
-STEP_SECONDS = {1: 1.0, 2: 0.5, 3: 2.0, 4: 1.5, 5: 0.3, 6: 0.2}
-
-
-def performance_logs(n_sessions, n_slow=0, n_large=0, random_state=0):
-    """Sessions of make_logs with step durations, write sizes and anomalies."""
-    rng = np.random.RandomState(random_state)
-    events = make_logs(n_sessions, random_state=random_state)
-    events = events.sort_values(["session", "time"], ignore_index=True)
-    key = events["event"].to_numpy()
-    seconds = np.array([STEP_SECONDS[k] for k in key])
-    seconds *= 1 + 0.05 * rng.standard_normal(len(key))
-    size = np.where(key == 3, 1000 * (1 + 0.02 * rng.standard_normal(len(key))), np.nan)
-    label = np.zeros(len(key), dtype=int)
-    sessions = rng.permutation(n_sessions)
-    slow = [np.flatnonzero((events["session"] == s) & (key == 5))[0] for s in sessions]
-    seconds[slow[:n_slow]] *= 10
-    label[slow[:n_slow]] = 1
-    writes = [np.flatnonzero((events["session"] == s) & (key == 3)) for s in sessions]
-    large = [rows[0] for rows in writes[n_slow:] if len(rows)][:n_large]
-    size[large] *= 3
-    label[large] = 1
-    start = events.groupby("session")["time"].transform("min").to_numpy()
-    elapsed = pd.Series(seconds).groupby(events["session"]).cumsum().to_numpy()
-    return pd.DataFrame(
-        {
-            "session": events["session"],
-            "time": start + elapsed,
-            "event": key,
-            "size": size,
-            "label": label,
-        }
-    )
-
-
-train = performance_logs(150, random_state=0)
-test = performance_logs(100, n_slow=4, n_large=4, random_state=1)
+train = make_performance_logs(150, random_state=0)
+test = make_performance_logs(100, n_slow=4, n_large=4, random_state=1)
 anomalous = test["label"].to_numpy() == 1
 test[anomalous]
 

@@ -18,55 +18,10 @@ from sklearn_deeplog import (
     numeric_parameters,
     save_model,
 )
-from sklearn_deeplog.datasets import make_logs
+from sklearn_deeplog.datasets import make_performance_logs
 from sklearn_deeplog.io import LOGHUB_FORMATS, read_raw_log
 
 TINY = dict(hidden_size=8, max_epochs=15, random_state=0)
-# Seconds each step takes (open, read, write, flush, close, exit), +-5%.
-STEP_SECONDS = {1: 1.0, 2: 0.5, 3: 2.0, 4: 1.5, 5: 0.3, 6: 0.2}
-WRITE_SIZE = 1000.0
-
-
-def performance_logs(n_sessions, n_slow=0, n_large=0, random_state=0):
-    """make_logs' sessions (normal key sequences) with durations and write sizes.
-
-    ``n_slow`` sessions have a close (key 5) that takes 10x longer than usual and
-    ``n_large`` a write (key 3) of 3x the usual size: performance anomalies, each
-    labelled 1 on its entry.
-    """
-    rng = np.random.RandomState(random_state)
-    events = make_logs(n_sessions, random_state=random_state)
-    events = events.sort_values(["session", "time"], ignore_index=True)
-    key = events["event"].to_numpy()
-    seconds = np.array([STEP_SECONDS[k] for k in key])
-    seconds *= 1 + 0.05 * rng.standard_normal(len(key))
-    size = np.where(
-        key == 3, WRITE_SIZE * (1 + 0.02 * rng.standard_normal(len(key))), np.nan
-    )
-    label = np.zeros(len(key), dtype=int)
-    sessions = rng.permutation(n_sessions)
-    for session in sessions[:n_slow]:
-        row = np.flatnonzero((events["session"] == session).to_numpy() & (key == 5))[0]
-        seconds[row] *= 10
-        label[row] = 1
-    writes = [
-        s for s in sessions[n_slow:] if ((events["session"] == s) & (key == 3)).any()
-    ]
-    for session in writes[:n_large]:
-        row = np.flatnonzero((events["session"] == session).to_numpy() & (key == 3))[0]
-        size[row] *= 3
-        label[row] = 1
-    start = events.groupby("session")["time"].transform("min").to_numpy()
-    elapsed = pd.Series(seconds).groupby(events["session"]).cumsum().to_numpy()
-    return pd.DataFrame(
-        {
-            "session": events["session"],
-            "time": start + elapsed,
-            "event": key,
-            "size": size,
-            "label": label,
-        }
-    )
 
 
 def value_model(**params):
@@ -86,8 +41,8 @@ def key_model():
 
 @pytest.fixture(scope="module")
 def logs():
-    train = performance_logs(150, random_state=0)
-    test = performance_logs(100, n_slow=4, n_large=4, random_state=1)
+    train = make_performance_logs(150, random_state=0)
+    test = make_performance_logs(100, n_slow=4, n_large=4, random_state=1)
     return train, test
 
 

@@ -2,6 +2,6 @@
 """Log datasets: the DeepLog paper's HDFS sessions and generated logs."""
 
 from ._hdfs import load_hdfs
-from ._synthetic import make_logs
+from ._synthetic import make_logs, make_performance_logs
 
-__all__ = ["load_hdfs", "make_logs"]
+__all__ = ["load_hdfs", "make_logs", "make_performance_logs"]

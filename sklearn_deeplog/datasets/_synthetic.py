@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
-__all__ = ["make_logs"]
+__all__ = ["make_logs", "make_performance_logs"]
 
 # A task's workflow: key -> the keys that may follow it (None ends the session).
 # 1 open, 2 read, 3 write, 4 flush, 5 close, 6 exit: after a read comes another
@@ -13,6 +13,10 @@ __all__ = ["make_logs"]
 _WORKFLOW = {1: [2], 2: [2, 3, 4], 3: [5], 4: [5], 5: [6], 6: [None]}
 _MAX_READS = 3
 _UNSEEN_KEY = 99
+# Seconds each step takes in make_performance_logs (open, read, write, flush,
+# close, exit), +-5%, and the bytes a write writes, +-2%.
+_STEP_SECONDS = {1: 1.0, 2: 0.5, 3: 2.0, 4: 1.5, 5: 0.3, 6: 0.2}
+_WRITE_SIZE = 1000.0
 
 
 def _normal_session(rng):
@@ -90,4 +94,66 @@ def make_logs(n_sessions=200, *, anomaly_ratio=0.0, n_machines=4, random_state=N
     events = pd.DataFrame(
         rows, columns=["machine", "session", "time", "event", "label"]
     )
+    return events.sort_values("time", kind="stable", ignore_index=True)
+
+
+def make_performance_logs(n_sessions=200, *, n_slow=0, n_large=0, random_state=None):
+    """Generate task logs with step durations, write sizes and performance anomalies.
+
+    The sessions of :func:`make_logs` (normal key sequences), where each step
+    takes its usual time (open 1 s, read 0.5 s, write 2 s, flush 1.5 s, close
+    0.3 s, exit 0.2 s; +-5 %) and each write (key 3) writes about 1,000 bytes
+    (+-2 %). Performance anomalies leave the key sequence normal: ``n_slow``
+    sessions have a close (key 5) that takes 10 times longer, ``n_large`` others a
+    write of 3 times the usual size. The data of DeepLog's parameter-value model
+    (:class:`~sklearn_deeplog.ParameterValueDetector`).
+
+    Parameters
+    ----------
+    n_sessions : int, default=200
+        Number of sessions.
+    n_slow : int, default=0
+        Number of sessions with a slow close.
+    n_large : int, default=0
+        Number of sessions with a large write (among those with a write).
+    random_state : int, RandomState instance or None, default=None
+        Seed of the generator.
+
+    Returns
+    -------
+    events : pandas.DataFrame
+        One row per log entry, in time order, with the columns of
+        :func:`make_logs` and ``size`` (bytes written; NaN but for writes); the
+        ``label`` is 1 for the slow closes and large writes, else 0.
+
+    Examples
+    --------
+    >>> from sklearn_deeplog.datasets import make_performance_logs
+    >>> events = make_performance_logs(n_sessions=20, n_slow=1, random_state=0)
+    >>> list(events.columns)
+    ['machine', 'session', 'time', 'event', 'size', 'label']
+    >>> events.loc[events["label"] == 1, "event"].tolist()
+    [5]
+    """
+    rng = check_random_state(random_state)
+    events = make_logs(n_sessions, random_state=rng)
+    events = events.sort_values(["session", "time"], ignore_index=True)
+    key = events["event"].to_numpy()
+    session = events["session"].to_numpy()
+    seconds = np.array([_STEP_SECONDS[k] for k in key])
+    seconds *= 1 + 0.05 * rng.standard_normal(len(key))
+    noise = 1 + 0.02 * rng.standard_normal(len(key))
+    size = np.where(key == 3, _WRITE_SIZE * noise, np.nan)
+    label = np.zeros(len(key), dtype=np.int64)
+    order = rng.permutation(n_sessions)
+    slow = [np.flatnonzero((session == s) & (key == 5))[0] for s in order[:n_slow]]
+    writes = [np.flatnonzero((session == s) & (key == 3)) for s in order[n_slow:]]
+    large = [rows[0] for rows in writes if len(rows)][:n_large]
+    seconds[slow] *= 10
+    size[large] *= 3
+    label[slow + large] = 1
+    start = events.groupby("session")["time"].transform("min").to_numpy()
+    elapsed = pd.Series(seconds).groupby(session).cumsum().to_numpy()
+    events = events.assign(time=start + elapsed, size=size, label=label)
+    events = events[["machine", "session", "time", "event", "size", "label"]]
     return events.sort_values("time", kind="stable", ignore_index=True)
