@@ -25,7 +25,9 @@ from sklearn.pipeline import Pipeline
 from tqdm import tqdm
 
 from . import __version__
+from ._deeplog import DeepLog, combine_decisions
 from ._detector import DeepLogDetector
+from ._parameter_values import ParameterValueDetector
 from ._persistence import load_model, save_model
 from ._sessions import aggregate_sessions
 from ._windower import SequenceWindower, _column, _group_time_order, _seconds
@@ -44,7 +46,8 @@ _IN_CHUNKS = (
     "The file is read and scored in chunks of --chunksize entries, in bounded "
     "memory: the results are those of scoring the whole file at once provided "
     "each group's entries appear in time order in the file, and a warning says "
-    "when they do not. (JSON files are "
+    "when they do not. (A model trained with --values reads the whole file; JSON "
+    "files are "
     "parsed whole: use NDJSON for files larger than memory.)"
 )
 _WHOLE_FILE = "The whole file is read into memory."
@@ -79,6 +82,22 @@ def build_parser():
         help="where to save the model (a safe skops file, e.g. model.skops)",
     )
     _add_hyper_parameters(train)
+    train.add_argument(
+        "--values",
+        nargs="*",
+        metavar="COLUMN",
+        help="also learn DeepLog's parameter-value model: of the time since the "
+        "previous entry of the group (when the file has times) and of these "
+        "numeric columns of the file, if any (not with .txt files). Its models "
+        "are read whole by detect, evaluate and update",
+    )
+    train.add_argument(
+        "--confidence",
+        type=float,
+        default=ParameterValueDetector().confidence,
+        help="with --values, an entry's values are anomalous beyond this "
+        "confidence level (default: %(default)s)",
+    )
     _add_quiet(train)
 
     detect = commands.add_parser(
@@ -217,7 +236,7 @@ def main(argv=None):
 
 
 def _train(args):
-    events = _read(args)
+    events = _read(args, values=args.values)
     windower = SequenceWindower(
         window=args.window,
         event=_EVENT,
@@ -239,27 +258,42 @@ def _train(args):
         verbose=0 if args.quiet else 1,
     )
     model = Pipeline([("windower", windower), ("detector", detector)])
-    model.fit(events.drop(columns=_LABEL, errors="ignore"))
+    if args.values is not None:
+        model = DeepLog(
+            key_model=model,
+            value_model=ParameterValueDetector(
+                event=_EVENT,
+                group=_GROUP if _GROUP in events else None,
+                time=_TIME if _TIME in events else None,
+                values=args.values,
+                confidence=args.confidence,
+                device=args.device,
+                random_state=args.random_state,
+                verbose=0 if args.quiet else 1,
+            ),
+        )
+    model.fit(_features(events))
     save_model(model, args.model)
     _say(args, f"trained on {len(events):,} log entries; model saved to {args.model}")
 
 
 def _detect(args):
     model = _load(args.model)
-    detector = model[-1].set_params(verbose=0)  # the progress bar is ours
+    detector = _key_model(model)[-1]
     workflow = None if args.workflow is None else read_workflow(args.workflow)
     tables = _read_chunks(args, model)
     output_format = args.output_format or _output_format(args.output)
     n_entries = n_flagged = 0
     with _output(args.output) as file, _progress(args) as progress:
-        for entries, windows in _windowed_chunks(model, tables):
-            scores = detector.decision_function(windows)
+        for entries, windows, scores, flagged_by in _scored_chunks(model, tables):
             written = np.full(len(scores), True) if args.all else scores < 0
             results = _features(entries)[written].assign(
                 score=scores[written],
                 anomaly=scores[written] < 0,
                 expected=_expected(detector, windows[written], args.top_k),
             )
+            if flagged_by is not None:
+                results = results.assign(flagged_by=flagged_by[written])
             if workflow is not None:
                 results = results.assign(
                     **_diagnosis(detector, windows[written], workflow)
@@ -273,7 +307,6 @@ def _detect(args):
 
 def _evaluate(args):
     model = _load(args.model)
-    detector = model[-1].set_params(verbose=0)  # the progress bar is ours
     tables = _read_chunks(args, model)
     first = next(tables)
     if _LABEL not in first:
@@ -283,11 +316,11 @@ def _evaluate(args):
         )
     entries_counts, sessions = np.zeros((2, 2), dtype=np.int64), None
     with _progress(args) as progress:
-        for entries, windows in _windowed_chunks(
+        for entries, _, scores, _ in _scored_chunks(
             model, itertools.chain([first], tables)
         ):
             labels = entries[_LABEL].to_numpy()
-            flagged = np.where(detector.decision_function(windows) < 0, 1, 0)
+            flagged = np.where(scores < 0, 1, 0)
             entries_counts += _confusion(labels, flagged)
             if _GROUP in entries:
                 sessions = _flag_sessions(sessions, entries[_GROUP], labels, flagged)
@@ -301,14 +334,21 @@ def _evaluate(args):
 def _update(args):
     model = _load(args.model)
     events = _read(args, model)
-    windows = model[0].transform(_features(events))
-    detector = model[-1].set_params(verbose=0)
-    flagged_before = flagged = int((detector.predict(windows) == -1).sum())
+    features = _features(events)
+    key_model, value_model = _key_model(model), _value_model(model)
+    windows = key_model[0].transform(features)
+    detector = key_model[-1]
+    flagged_before = int((model.predict(features) == -1).sum())
+    flagged = int((detector.predict(windows) == -1).sum())
     n_updates = 0
     while flagged and n_updates < args.max_updates:
         detector.partial_fit(windows)
         n_updates += 1
         flagged = int((detector.predict(windows) == -1).sum())
+    if value_model is not None:  # one epoch, as DeepLog's online update
+        value_model.partial_fit(features)
+        n_updates += 1
+    flagged = int((model.predict(features) == -1).sum())
     output = args.output or args.model
     save_model(model, output)
     _say(
@@ -447,11 +487,17 @@ def _positive_int(text):
 # -- reading and windowing -------------------------------------------------------
 
 
-def _read(args, model=None):
-    """The event table of the whole input file, keys matched to `model`'s."""
+def _read(args, model=None, values=None):
+    """The event table of the whole input file, keys matched to `model`'s.
+
+    It holds the `values` columns, by default those of `model`'s value model.
+    """
     from .io import read_events
 
-    return _match_keys(read_events(args.input, format=args.format), model)
+    values = _value_columns(model) if values is None else values
+    options = {"values": values} if values else {}  # .txt files have none
+    events = read_events(args.input, format=args.format, **options)
+    return _match_keys(events, model)
 
 
 def _read_chunks(args, model):
@@ -462,6 +508,8 @@ def _read_chunks(args, model):
     """
     from .io import read_events
 
+    if _value_model(model) is not None:  # it reads each key's history whole
+        return iter([_read(args, model)])
     tables = read_events(args.input, format=args.format, chunksize=args.chunksize)
     return (_match_keys(table, model) for table in tables)
 
@@ -477,7 +525,7 @@ def _match_keys(events, model):
     in every chunk of a file, whatever other keys a chunk holds.
     """
     keys = events[_EVENT]
-    learned = None if model is None else model[-1].keys_
+    learned = None if model is None else _key_model(model)[-1].keys_
     if learned is None or any(isinstance(key, str) for key in learned):
         events[_EVENT] = keys.astype(str).astype(object)
     elif keys.dtype == object:
@@ -495,6 +543,22 @@ def _number(key):
 def _features(events):
     """The columns of an event table that the windower reads: all but the label."""
     return events.drop(columns=_LABEL, errors="ignore")
+
+
+def _scored_chunks(model, tables):
+    """Score an event file's chunks: entries, windows, decisions, flagged_by.
+
+    ``flagged_by`` ("key", "value" or "") is None for a model without a value
+    model.
+    """
+    key_model, value_model = _key_model(model), _value_model(model)
+    for entries, windows in _windowed_chunks(key_model, tables):
+        decisions = key_model[-1].decision_function(windows)
+        flagged_by = None
+        if value_model is not None:
+            values = value_model.decision_function(_features(entries))
+            decisions, flagged_by = combine_decisions(decisions, values)
+        yield entries, windows, decisions, flagged_by
 
 
 def _windowed_chunks(model, tables):
@@ -781,11 +845,40 @@ def _json_value(value):
 
 
 def _load(path):
-    """The model file's pipeline (safe format: loading runs no code)."""
+    """The model of a file (safe format: loading runs no code), quiet.
+
+    A pipeline of a windower and a key model, or a :class:`DeepLog` of one and a
+    value model (``train --values``).
+    """
     model = load_model(path)
-    if not isinstance(model, Pipeline) or not isinstance(model[-1], DeepLogDetector):
+    key_model = model.key_model_ if isinstance(model, DeepLog) else model
+    value_model = _value_model(model)
+    if (
+        not isinstance(key_model, Pipeline)
+        or not isinstance(key_model[-1], DeepLogDetector)
+        or not isinstance(value_model, (ParameterValueDetector, type(None)))
+    ):
         raise ValueError(f"{path} is not a model written by 'sklearn-deeplog train'.")
+    key_model[-1].set_params(verbose=0)  # the progress bar is ours
+    if value_model is not None:
+        value_model.set_params(verbose=0)
     return model
+
+
+def _key_model(model):
+    """The windower and key model pipeline of a model."""
+    return model.key_model_ if isinstance(model, DeepLog) else model
+
+
+def _value_model(model):
+    """The value model of a model, or None."""
+    return getattr(model, "value_model_", None)
+
+
+def _value_columns(model):
+    """The value model's columns of the event file: none without one."""
+    value_model = None if model is None else _value_model(model)
+    return [] if value_model is None else list(value_model.values)
 
 
 def _say(args, message):

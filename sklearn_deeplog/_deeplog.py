@@ -136,8 +136,7 @@ class DeepLog(OutlierMixin, BaseEstimator):
         scores : ndarray of shape (n_entries,), dtype float64
             Negative exactly for the entries one of the models flags.
         """
-        key, value = self._decisions(X)
-        return np.where(key < 0, key, value).astype(np.float64)
+        return combine_decisions(*self._decisions(X))[0]
 
     def decision_function(self, X):
         """Shifted scores: negative for anomalies (``offset_`` is 0).
@@ -183,8 +182,7 @@ class DeepLog(OutlierMixin, BaseEstimator):
             ``"key"`` where the key model flags the entry, else ``"value"`` where
             the value model does, else ``""``.
         """
-        key, value = self._decisions(X)
-        return np.where(key < 0, "key", np.where(value < 0, "value", "")).astype(object)
+        return combine_decisions(*self._decisions(X))[1]
 
     def _models(self):
         """The key and value models, defaults filled in."""
@@ -205,3 +203,23 @@ class DeepLog(OutlierMixin, BaseEstimator):
         tags.input_tags.allow_nan = key_tags.allow_nan and value_tags.allow_nan
         tags.input_tags.string = key_tags.string and value_tags.string
         return tags
+
+
+def combine_decisions(key, value):
+    """DeepLog's order: the key model's decision where it flags, else the value's.
+
+    Parameters
+    ----------
+    key, value : ndarray of shape (n_entries,)
+        The decisions of the key and the value model (negative: anomalous).
+
+    Returns
+    -------
+    decisions : ndarray of shape (n_entries,), dtype float64
+        Negative exactly where one of the models flags the entry.
+    flagged_by : ndarray of shape (n_entries,), dtype object
+        ``"key"``, ``"value"`` or ``""``.
+    """
+    decisions = np.where(key < 0, key, value).astype(np.float64)
+    flagged_by = np.where(key < 0, "key", np.where(value < 0, "value", ""))
+    return decisions, flagged_by.astype(object)

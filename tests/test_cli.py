@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from sklearn_deeplog import load_model, save_model
+from sklearn_deeplog import DeepLog, load_model, save_model
 from sklearn_deeplog._cli import main
-from sklearn_deeplog.datasets import make_logs
+from sklearn_deeplog.datasets import make_logs, make_performance_logs
 
 SMALL_MODEL = [
     "--window",
@@ -303,6 +303,41 @@ def test_update_learns_a_false_positive(files):
     assert "-> 0 of 4 entries flagged" in result.stderr
     flagged = run("detect", updated, tmp / "fp.csv", "-q").stdout
     assert len(pd.read_csv(io.StringIO(flagged))) == 0
+
+
+def test_values_train_detect_evaluate_update_with_the_value_model(tmp_path):
+    def performance_file(path, **params):
+        events = make_performance_logs(random_state=len(params), **params)
+        table = events.rename(columns={"time": "timestamp", "machine": "host"})
+        table.rename(columns={"session": "machine"}).to_csv(path, index=False)
+        return path, events
+
+    train, _ = performance_file(tmp_path / "train.csv", n_sessions=150)
+    test, truth = performance_file(
+        tmp_path / "test.csv", n_sessions=60, n_slow=3, n_large=3
+    )
+    model = tmp_path / "model.skops"
+    run("train", train, "-o", model, *SMALL_MODEL, "--values", "size", "-q")
+    assert isinstance(load_model(model), DeepLog)
+
+    flagged = pd.read_csv(io.StringIO(run("detect", model, test, "-q").stdout))
+    assert {"size", "flagged_by", "expected"} <= set(flagged.columns)
+    anomalies = truth[truth["label"] == 1]
+    assert set(anomalies["time"]) <= set(flagged["time"])  # all flagged...
+    by_value = flagged["time"].isin(anomalies["time"])
+    assert (flagged["flagged_by"][by_value] == "value").all()  # ...by the values
+    assert len(flagged) <= len(anomalies) + 0.05 * len(truth)
+
+    report = run("evaluate", model, test, "-q").stdout
+    sessions = report.splitlines()[-1].split()
+    assert sessions[0] == "sessions" and float(sessions[2]) == 1.0  # recall
+
+    updated = tmp_path / "updated.skops"
+    run("update", model, train, "-o", updated, "-q")
+    assert isinstance(load_model(updated), DeepLog)
+
+    no_values = run("train", train, "-o", model, "--values", "bytes", check=False)
+    assert no_values.returncode == 1 and "no column 'bytes'" in no_values.stderr
 
 
 def test_errors_exit_1_with_one_line_and_usage_errors_exit_2(files, tmp_path):

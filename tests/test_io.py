@@ -183,6 +183,30 @@ def test_column_names_can_be_overridden_or_absent(tmp_path):
     assert list(read_csv(path, label=None).columns) == ["group", "time", "event"]
 
 
+@pytest.mark.parametrize("fmt", ["csv", "ndjson"])
+def test_value_columns_are_kept_as_float64_nan_where_not_a_number(tmp_path, fmt):
+    rows = [
+        {"timestamp": 1, "machine": "a", "event": 5, "size": 10, "ms": "2.5"},
+        {"timestamp": 2, "machine": "a", "event": 6, "size": None, "ms": "fast"},
+        {"timestamp": 3, "machine": "b", "event": 5, "size": 1e3, "ms": "inf"},
+    ]
+    path = tmp_path / f"events.{fmt}"
+    if fmt == "csv":
+        pd.DataFrame(rows).to_csv(path, index=False)
+    else:
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    events = read_events(path, values=["size", "ms"])
+    assert list(events.columns) == ["group", "time", "event", "size", "ms"]
+    expected = pd.DataFrame({"size": [10, np.nan, 1e3], "ms": [2.5, np.nan, np.nan]})
+    assert_frame_equal(events[["size", "ms"]], expected)
+    chunks = pd.concat(read_events(path, values=["size", "ms"], chunksize=2))
+    assert_frame_equal(chunks, events)
+    with pytest.raises(ValueError, match="no column 'bytes' \\(a value column\\)"):
+        read_events(path, values=["bytes"])
+    with pytest.raises(ValueError, match="a column of the event table"):
+        read_events(path, values=["event"])
+
+
 def test_iso_dates_become_datetimes(tmp_path):
     path = tmp_path / "events.csv"
     path.write_text(

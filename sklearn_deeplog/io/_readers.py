@@ -32,6 +32,7 @@ _COLUMN_CONSTRAINTS = {
     "group": [str, None],
     "event": [str],
     "label": [str, None],
+    "values": ["array-like"],
     "chunksize": _CHUNKSIZE,
 }
 _FORMATS = {
@@ -119,6 +120,7 @@ def read_csv(
     group="machine",
     event="event",
     label="label",
+    values=(),
     chunksize=None,
 ):
     """Read a CSV file whose header names the time, group, event and label columns.
@@ -139,6 +141,10 @@ def read_csv(
     label : str or None, default='label'
         Column of the entry's label, 1 (anomalous) or 0 (normal), used when the
         file has it. ``None`` ignores it.
+    values : list of str, default=()
+        Columns of numeric parameters to keep (a size, a latency: the input of
+        :class:`~sklearn_deeplog.ParameterValueDetector`), under their own names,
+        as float64: NaN where a value is missing or not a finite number.
     chunksize : int, default=None
         If given, return an iterator of event tables of at most this many log
         entries each, read in bounded memory. Their concatenation equals the
@@ -210,7 +216,7 @@ def read_csv(
                 ) from err
 
     names = {"group": group, "time": time, "event": event, "label": label}
-    return _event_tables(path, frames, names, chunksize)
+    return _event_tables(path, frames, names, chunksize, values=values)
 
 
 @validate_params(_COLUMN_CONSTRAINTS, prefer_skip_nested_validation=True)
@@ -221,6 +227,7 @@ def read_ndjson(
     group="machine",
     event="event",
     label="label",
+    values=(),
     chunksize=None,
 ):
     """Read an NDJSON (JSON Lines) file: one JSON object per log entry and line.
@@ -233,6 +240,8 @@ def read_ndjson(
         The file, UTF-8 text; gzip, bzip2 and xz files are decompressed.
     time, group, event, label : str or None
         Field names, with the defaults and meaning of :func:`read_csv`.
+    values : list of str, default=()
+        Fields of numeric parameters to keep, as in :func:`read_csv`.
     chunksize : int, default=None
         If given, return an iterator of event tables of at most this many log
         entries each, read in bounded memory. Their concatenation equals the
@@ -273,7 +282,7 @@ def read_ndjson(
                 yield _records_frame(batch)
 
     names = {"group": group, "time": time, "event": event, "label": label}
-    return _event_tables(path, frames, names, chunksize)
+    return _event_tables(path, frames, names, chunksize, values=values)
 
 
 @validate_params(_COLUMN_CONSTRAINTS, prefer_skip_nested_validation=True)
@@ -284,6 +293,7 @@ def read_json(
     group="machine",
     event="event",
     label="label",
+    values=(),
     chunksize=None,
 ):
     """Read a JSON file holding an array of objects, one per log entry.
@@ -297,6 +307,8 @@ def read_json(
         The file, UTF-8 text; gzip, bzip2 and xz files are decompressed.
     time, group, event, label : str or None
         Field names, with the defaults and meaning of :func:`read_csv`.
+    values : list of str, default=()
+        Fields of numeric parameters to keep, as in :func:`read_csv`.
     chunksize : int, default=None
         If given, return an iterator of event tables of at most this many log
         entries each; their concatenation equals the table of the whole file.
@@ -350,7 +362,7 @@ def read_json(
             yield _records_frame(batch)
 
     names = {"group": group, "time": time, "event": event, "label": label}
-    return _event_tables(path, frames, names, chunksize, unit="object")
+    return _event_tables(path, frames, names, chunksize, unit="object", values=values)
 
 
 @validate_params(
@@ -419,7 +431,7 @@ def read_txt(path, *, chunksize=None):
     return _event_tables(path, frames, {**names, "label": None}, chunksize)
 
 
-def _event_tables(path, frames, names, chunksize, unit="line"):
+def _event_tables(path, frames, names, chunksize, unit="line", values=()):
     """The event table of a file, whole or in chunks.
 
     Parameters
@@ -436,6 +448,8 @@ def _event_tables(path, frames, names, chunksize, unit="line"):
         Chunk size; None reads the whole file.
     unit : str, default="line"
         What the numbers of `frames` count, for error messages.
+    values : list of str, default=()
+        The file's columns of numeric parameters to keep.
 
     Returns
     -------
@@ -443,7 +457,7 @@ def _event_tables(path, frames, names, chunksize, unit="line"):
         The table, or an iterator of the tables of the chunks.
     """
     parts = list(frames(None)) if chunksize is None else frames(chunksize)
-    schema = _Schema(path, names, unit)
+    schema = _Schema(path, names, unit, list(values))
     for frame, _ in parts:
         schema.observe(frame)
     schema.check()
@@ -459,8 +473,8 @@ class _Schema:
     the types of the whole file's table.
     """
 
-    def __init__(self, path, names, unit):
-        self.path, self.names, self.unit = path, names, unit
+    def __init__(self, path, names, unit, values):
+        self.path, self.names, self.unit, self.values = path, names, unit, values
         self.columns = {}  # the file's columns, in order (a dict as ordered set)
         self.n_entries = 0
         self.integer_keys = {"group": True, "event": True}
@@ -492,6 +506,19 @@ class _Schema:
                 f"{self.path}: no log entries: the file is empty (or holds only a "
                 "header or blank lines). Check that it is the right file."
             )
+        taken = set(self.values).intersection(EVENT_TABLE_COLUMNS)
+        if taken:
+            raise ValueError(
+                f"values={self.values!r} names {sorted(taken)}, a column of the "
+                f"event table ({', '.join(EVENT_TABLE_COLUMNS)}); rename it in "
+                f"{self.path}."
+            )
+        for name in self.values:
+            if name not in self.columns:
+                raise ValueError(
+                    f"{self.path}: no column {name!r} (a value column); the "
+                    f"columns are {list(self.columns)}."
+                )
         for column in ("group", "time", "event"):
             name = self.names[column]
             if name is not None and name not in self.columns:
@@ -534,6 +561,8 @@ class _Schema:
                     + (", or pass label=None." if column == "label" else ".")
                 )
             table[column] = self._convert(column, values, numbers)
+        for name in self.values:
+            table[name] = _numbers(frame[name] if name in frame.columns else None)
         return table
 
     def _convert(self, column, values, numbers):
@@ -583,6 +612,15 @@ class _Schema:
 
     def _where(self, numbers, row):
         return f"{self.path}, {self.unit} {numbers[row]}"
+
+
+def _numbers(values):
+    """float64 values of a raw column (None: absent), NaN where not a number."""
+    if values is None:
+        return np.nan
+    as_text = values.map(lambda value: value if isinstance(value, str) else str(value))
+    numbers = pd.to_numeric(as_text, errors="coerce").to_numpy(dtype=np.float64)
+    return np.where(np.isfinite(numbers), numbers, np.nan)
 
 
 def _dates(values):
