@@ -27,7 +27,7 @@ __all__ = ["DeepLogDetector"]
 # network in batches of about this many values (contexts x the wider of outputs and
 # LSTM gates).
 _SCORING_CHUNK_VALUES = 2**22
-_SCORING_BATCH_VALUES = 2**22
+_SCORING_BATCH_VALUES = 2**23
 
 # What fit and partial_fit set: removed when they are interrupted halfway.
 _FITTED_ATTRIBUTES = (

@@ -107,9 +107,7 @@ class LogKeyLSTM(nn.Module):
         hidden, cell = [zeros] * lstm.num_layers, [zeros] * lstm.num_layers
         prefix = np.zeros(len(context), dtype=np.int64)  # state row of each window
         for step in range(context.shape[1]):
-            prefixes, prefix = np.unique(
-                prefix * n_codes + context[:, step], return_inverse=True
-            )
+            prefixes, prefix = _distinct(prefix * n_codes + context[:, step])
             parent = torch.as_tensor(prefixes // n_codes, device=device)
             codes = torch.as_tensor(prefixes % n_codes, device=device)
             for layer, (w_ih, w_hh, bias) in enumerate(weights):
@@ -122,6 +120,20 @@ class LogKeyLSTM(nn.Module):
                 cell[layer] = torch.addcmul(f * cell[layer][parent], i, 2.0 * g - 1.0)
                 hidden[layer] = o * cell[layer].tanh()
         return self.output(hidden[-1][torch.as_tensor(prefix, device=device)])
+
+
+def _distinct(values):
+    """``np.unique(values, return_inverse=True)``, without a sort if already sorted.
+
+    Contexts sorted row-wise (as the detector's distinct contexts are) give
+    sorted prefix codes at every step: then a linear pass finds the distinct ones.
+    """
+    if values.size and (values[1:] >= values[:-1]).all():
+        first = np.empty(values.size, dtype=bool)
+        first[0] = True
+        np.not_equal(values[1:], values[:-1], out=first[1:])
+        return values[first], np.cumsum(first) - 1
+    return np.unique(values, return_inverse=True)
 
 
 def grow_state_dict(old_state, new_state, n_old_keys, session_end):

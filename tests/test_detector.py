@@ -280,13 +280,17 @@ def test_shared_prefix_forward_equals_the_lstm(window, num_layers):
         session_end=True,
     ).double()
     rng = np.random.default_rng(0)
-    # Few codes, many rows: duplicated rows and shared prefixes, in any order.
+    # Few codes, many rows: duplicated rows and shared prefixes, in any order,
+    # and sorted row-wise as the detector gives them (distinct prefixes are then
+    # found without sorting).
     context = rng.integers(0, 7, size=(300, window))
-    with torch.no_grad():
-        expected = module(torch.as_tensor(context))
-        shared = module.forward_shared_prefixes(context)
-    assert shared.shape == (300, 6)
-    assert_allclose(shared.numpy(), expected.numpy(), rtol=1e-12, atol=1e-12)
+    ordered = context[np.lexsort(context.T[::-1])]
+    for rows in (context, ordered):
+        with torch.no_grad():
+            expected = module(torch.as_tensor(rows))
+            shared = module.forward_shared_prefixes(rows)
+        assert shared.shape == (300, 6)
+        assert_allclose(shared.numpy(), expected.numpy(), rtol=1e-12, atol=1e-12)
 
 
 def interrupt_training_after(monkeypatch, n_steps):
