@@ -129,6 +129,12 @@ def parse_args(argv=None):
         "--no-readme", action="store_true", help="regenerate no markdown file"
     )
     parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="sklearn-deeplog's training epochs (default: the detector's)",
+    )
+    parser.add_argument(
         "--random-state",
         type=int,
         default=0,
@@ -787,7 +793,9 @@ def main(argv=None):
         f"{len(session_target):,}. Fitting sklearn-deeplog...",
         flush=True,
     )
-    ours, windows = run_ours(train, test, session_target, epochs, args.random_state)
+    ours, windows = run_ours(
+        train, test, session_target, epochs or args.epochs, args.random_state
+    )
     original = None
     if not args.skip_original:
         print("Training the original deeplog...", flush=True)
