@@ -3,8 +3,8 @@
 
 ``DeepLogDetector`` scores windows in chunks of rows and runs the distinct
 contexts of a chunk through the network in batches (``_SCORING_CHUNK_VALUES``,
-``_SCORING_BATCH_VALUES`` in ``sklearn_deeplog/_detector.py``), so its working
-memory does not grow with the input. This script measures it:
+``_SCORING_BATCH_VALUES`` and ``_SCORING_BATCH_GATES`` in ``_detector.py``), so
+its working memory does not grow with the input. This script measures it:
 
 1. generates logs from a random workflow over ``--keys`` log keys (each key is
    followed by one of four keys, with probabilities 0.85, 0.1, 0.04 and 0.01: a
@@ -145,9 +145,9 @@ def child(args):
     windows = workflow_logs(args.windows, args.keys, rng)
     if args.child_one_chunk:
         detector_module._SCORING_CHUNK_VALUES = sys.maxsize
-        detector_module._SCORING_BATCH_VALUES = REFERENCE_BATCH_CONTEXTS * max(
-            len(detector.keys_), 4 * detector.hidden_size
-        )
+        batch = REFERENCE_BATCH_CONTEXTS
+        detector_module._SCORING_BATCH_VALUES = batch * len(detector.keys_)
+        detector_module._SCORING_BATCH_GATES = batch * 4 * detector.hidden_size
     scores, figures = measure(detector, windows)
     np.save(args.child_scores, scores)
     figures["keys"] = len(detector.keys_)

@@ -23,11 +23,15 @@ from ._windower import NO_EVENT, SESSION_END, is_marker
 __all__ = ["DeepLogDetector"]
 
 # Scoring memory is bounded whatever the input size: windows are scored in chunks
-# of about this many values (rows x columns), and distinct contexts run through the
-# network in batches of about this many values (contexts x the wider of outputs and
-# LSTM gates).
+# of about _SCORING_CHUNK_VALUES values (rows x columns), and distinct contexts run
+# through the network in batches of at most _SCORING_BATCH_VALUES log-probabilities
+# (contexts x outputs; several copies of them are made) and _SCORING_BATCH_GATES
+# LSTM gate values (contexts x 4 hidden units). On HDFS the gates bound it, and
+# all the distinct contexts of its test log fit one batch: prefixes are shared
+# across the whole log.
 _SCORING_CHUNK_VALUES = 2**22
-_SCORING_BATCH_VALUES = 2**23
+_SCORING_BATCH_VALUES = 2**22
+_SCORING_BATCH_GATES = 2**23
 
 # What fit and partial_fit set: removed when they are interrupted halfway.
 _FITTED_ATTRIBUTES = (
@@ -559,8 +563,13 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
         # batch it is computed in (float32 products differ by ~1e-6 with batching).
         # Contexts come sorted (_unique_rows), so a batch's share many prefixes.
         module = copy.deepcopy(self.net_.module_).double().eval()
-        widest = max(self._n_outputs, 4 * module.lstm.hidden_size)  # logits, gates
-        batch_size = max(_SCORING_BATCH_VALUES // widest, 1)
+        batch_size = max(
+            min(
+                _SCORING_BATCH_VALUES // self._n_outputs,
+                _SCORING_BATCH_GATES // (4 * module.lstm.hidden_size),
+            ),
+            1,
+        )
         starts = range(0, len(contexts), batch_size)
         progress = tqdm(starts, desc="scoring", unit="batch", disable=self.verbose < 2)
         with torch.no_grad():
