@@ -19,7 +19,6 @@ one session per HDFS block.
 # -------------------
 # Key ``k`` is Loghub's HDFS template ``Ek``; the dataset's description lists them.
 # Without the ``<*>`` parameter marks they make readable labels.
-import re
 import textwrap
 
 import matplotlib.pyplot as plt
@@ -37,15 +36,14 @@ from sklearn_deeplog import (
 from sklearn_deeplog.datasets import load_hdfs
 
 train = load_hdfs(subset="train", as_frame=True)
-rows = re.findall(r"^(\d+)\s+(<\*>.*(?:\n {6}\S.*)*)", train.DESCR, flags=re.M)
 templates = {
-    float(key): " ".join(
+    key: " ".join(
         text.replace("<*>", " ")
         .replace("BLOCK* NameSystem", "")
         .replace("BLOCK*", "")
         .split()
     )
-    for key, text in rows
+    for key, text in train.templates.items()
 }
 
 

@@ -44,6 +44,11 @@ def test_load_hdfs_event_table_and_labels(hdfs):
     assert hdfs.target_names == ["normal", "anomalous"]
     for citation in ("CCS 2017", "SOSP 2009", "ISSRE 2023", "Ek"):
         assert citation in hdfs.DESCR
+    # Every key of the data has its template, also listed in DESCR's table.
+    assert set(hdfs.data["event"]) <= set(hdfs.templates) == set(range(1, 29))
+    assert "allocateBlock" in hdfs.templates[22]
+    for key, template in hdfs.templates.items():
+        assert " ".join(hdfs.DESCR.split()).count(f"{key} {template}") == 1
 
 
 @pytest.mark.parametrize("subset", ["train", "test", "test_normal", "test_abnormal"])

@@ -17,7 +17,6 @@ from sklearn_deeplog import (
     read_workflow,
 )
 from sklearn_deeplog.datasets import load_hdfs, make_logs
-from sklearn_deeplog.datasets._hdfs import DESCR
 
 matplotlib.use("Agg")
 RED = (0.8392156862745098, 0.15294117647058825, 0.1568627450980392, 1.0)
@@ -167,12 +166,10 @@ def test_write_and_read_graphml_dot_and_pictures(tmp_path):
 @pytest.fixture(scope="module")
 def hdfs():
     """The HDFS training sessions, their workflow and the keys' templates."""
-    train = load_hdfs(subset="train", as_frame=True).data
+    hdfs = load_hdfs(subset="train", as_frame=True)
+    train = hdfs.data
     workflow = Workflow(event="event", group="group", time="time").fit(train)
-    # DESCR's table: a key, its template, maybe continued on indented lines.
-    table = re.findall(r"^(\d+)\s+(<\*>.*(?:\n {6}\S.*)*)", DESCR, flags=re.M)
-    templates = {float(key): " ".join(text.split()) for key, text in table}
-    return train, workflow, templates
+    return train, workflow, hdfs.templates
 
 
 def test_hdfs_main_path_is_the_block_lifecycle(hdfs):

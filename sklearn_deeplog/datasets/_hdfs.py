@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The DeepLog paper's HDFS log-key sessions, shipped with the package."""
 
+import textwrap
 from importlib import resources
 
 import numpy as np
@@ -12,7 +13,7 @@ from ..io import read_txt
 
 __all__ = ["load_hdfs"]
 
-DESCR = """\
+_DESCR_HEAD = """\
 .. _hdfs_dataset:
 
 HDFS log keys of the DeepLog paper
@@ -42,43 +43,9 @@ Within a session, ``time`` is the position of the entry (0, 1, ...).
 
 Key ``k`` is Loghub's HDFS template ``Ek`` (``<*>`` marks a parameter):
 
-====  ==========================================================================
-Key   Template
-====  ==========================================================================
-1     <*>Adding an already existing block<*>
-2     <*>Verification succeeded for<*>
-3     <*>Served block<*>to<*>
-4     <*>Got exception while serving<*>to<*>
-5     <*>Receiving block<*>src:<*>dest:<*>
-6     <*>Received block<*>src:<*>dest:<*>of size<*>
-7     <*>writeBlock<*>received exception<*>
-8     <*>PacketResponder<*>for block<*>Interrupted<*>
-9     <*>Received block<*>of size<*>from<*>
-10    <*>PacketResponder<*>Exception<*>
-11    <*>PacketResponder <*> for block <*> terminating<*>
-12    <*>:Exception writing block<*>to mirror<*>
-13    <*>Receiving empty packet for block<*>
-14    <*>Exception in receiveBlock for block<*>
-15    <*>Changing block file offset of block<*>from<*>to<*>meta file offset to<*>
-16    <*>:Transmitted block<*>to<*>
-17    <*>:Failed to transfer<*>to<*>got<*>
-18    <*>Starting thread to transfer block<*>to<*>
-19    <*>Reopen Block<*>
-20    <*>Unexpected error trying to delete block<*>BlockInfo not found in
-      volumeMap<*>
-21    <*>Deleting block<*>file<*>
-22    <*>BLOCK* NameSystem<*>allocateBlock:<*>
-23    <*>BLOCK* NameSystem<*>delete:<*>is added to invalidSet of<*>
-24    <*>BLOCK* Removing block<*>from neededReplications as it does not belong
-      to any file<*>
-25    <*>BLOCK* ask<*>to replicate<*>to<*>
-26    <*>BLOCK* NameSystem<*>addStoredBlock: blockMap updated:<*>is added
-      to<*>size<*>
-27    <*>BLOCK* NameSystem<*>addStoredBlock: Redundant addStoredBlock request
-      received for<*>on<*>size<*>
-28    <*>BLOCK* NameSystem<*>addStoredBlock: addStoredBlock request received
-      for<*>on<*>size<*>But it does not belong to any file.
-====  ==========================================================================
+"""
+
+_DESCR_TAIL = """\
 
 Origin: the DeepLog paper's data as published with public DeepLog
 reimplementations; the normal sample from Loghub's HDFS_v1. Loghub's data is
@@ -93,6 +60,66 @@ free for research and academic use.
 - J. Zhu, S. He, P. He, J. Liu, M. R. Lyu. "Loghub: A Large Collection of
   System Log Datasets for AI-driven Log Analytics". IEEE ISSRE 2023.
 """
+
+#: Loghub's HDFS template ``Ek`` of each key ``k``; ``<*>`` marks a parameter.
+_TEMPLATES = {
+    1: "<*>Adding an already existing block<*>",
+    2: "<*>Verification succeeded for<*>",
+    3: "<*>Served block<*>to<*>",
+    4: "<*>Got exception while serving<*>to<*>",
+    5: "<*>Receiving block<*>src:<*>dest:<*>",
+    6: "<*>Received block<*>src:<*>dest:<*>of size<*>",
+    7: "<*>writeBlock<*>received exception<*>",
+    8: "<*>PacketResponder<*>for block<*>Interrupted<*>",
+    9: "<*>Received block<*>of size<*>from<*>",
+    10: "<*>PacketResponder<*>Exception<*>",
+    11: "<*>PacketResponder <*> for block <*> terminating<*>",
+    12: "<*>:Exception writing block<*>to mirror<*>",
+    13: "<*>Receiving empty packet for block<*>",
+    14: "<*>Exception in receiveBlock for block<*>",
+    15: "<*>Changing block file offset of block<*>from<*>to<*>meta file offset to<*>",
+    16: "<*>:Transmitted block<*>to<*>",
+    17: "<*>:Failed to transfer<*>to<*>got<*>",
+    18: "<*>Starting thread to transfer block<*>to<*>",
+    19: "<*>Reopen Block<*>",
+    20: (
+        "<*>Unexpected error trying to delete block<*>BlockInfo not found in "
+        "volumeMap<*>"
+    ),
+    21: "<*>Deleting block<*>file<*>",
+    22: "<*>BLOCK* NameSystem<*>allocateBlock:<*>",
+    23: "<*>BLOCK* NameSystem<*>delete:<*>is added to invalidSet of<*>",
+    24: (
+        "<*>BLOCK* Removing block<*>from neededReplications as it does not "
+        "belong to any file<*>"
+    ),
+    25: "<*>BLOCK* ask<*>to replicate<*>to<*>",
+    26: (
+        "<*>BLOCK* NameSystem<*>addStoredBlock: blockMap updated:<*>is added "
+        "to<*>size<*>"
+    ),
+    27: (
+        "<*>BLOCK* NameSystem<*>addStoredBlock: Redundant addStoredBlock "
+        "request received for<*>on<*>size<*>"
+    ),
+    28: (
+        "<*>BLOCK* NameSystem<*>addStoredBlock: addStoredBlock request received"
+        " for<*>on<*>size<*>But it does not belong to any file."
+    ),
+}
+
+
+def _template_table(templates, width=74):
+    """The templates as a simple reStructuredText table, long ones wrapped."""
+    rule = "====  " + "=" * width
+    lines = [rule, "Key   Template", rule]
+    for key, template in templates.items():
+        first, *rest = textwrap.wrap(template, width, break_on_hyphens=False)
+        lines += [f"{key:<4}  {first}"] + ["      " + line for line in rest]
+    return "\n".join([*lines, rule]) + "\n"
+
+
+DESCR = _DESCR_HEAD + _template_table(_TEMPLATES) + _DESCR_TAIL
 
 _SUBSETS = {
     "all": ("train", "test_normal", "test_abnormal"),
@@ -156,6 +183,9 @@ def load_hdfs(*, subset="all", as_frame=False, return_X_y=False):
             The columns of ``data``.
         target_names : list of str
             ``['normal', 'anomalous']``, the meaning of targets 0 and 1.
+        templates : dict of int to str
+            Loghub's HDFS template of each key 1 to 28 (``<*>`` marks a
+            parameter), e.g. to label a workflow graph or a diagnosis.
         DESCR : str
             Description of the dataset: origin, references and the log
             template of each key.
@@ -192,6 +222,7 @@ def load_hdfs(*, subset="all", as_frame=False, return_X_y=False):
         subset=subsets if as_frame else subsets.to_numpy(),
         feature_names=list(data.columns),
         target_names=["normal", "anomalous"],
+        templates=dict(_TEMPLATES),
         DESCR=DESCR,
     )
 
