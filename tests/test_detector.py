@@ -336,3 +336,32 @@ def test_ctrl_c_outside_training_leaves_the_detector_unfitted(fitted, monkeypatc
     with pytest.raises(KeyboardInterrupt):
         detector.partial_fit([[1, 2, 3, 99]])
     assert not hasattr(detector, "keys_") and not hasattr(detector, "net_")
+
+
+def test_an_epoch_is_one_shuffled_pass_over_the_distinct_windows(monkeypatch):
+    X = cyclic_windows()
+    detector = small_detector(batch_size=5, max_epochs=2)
+    batches = []
+    train_step = _WeightedNeuralNet.train_step
+
+    def recording_train_step(net, batch, **kwargs):
+        batches.append(batch)
+        return train_step(net, batch, **kwargs)
+
+    monkeypatch.setattr(_WeightedNeuralNet, "train_step", recording_train_step)
+    detector.fit(X)
+    inputs, targets = detector._training_data(X)
+    n_batches = -(-len(targets) // 5)
+    sizes = [5] * (n_batches - 1) + [len(targets) - 5 * (n_batches - 1)]
+    assert [len(y) for _, y in batches] == sizes * 2
+    distinct = {(*row, y) for row, y in zip(inputs["context"].tolist(), targets)}
+    epochs = []
+    for epoch in (batches[:n_batches], batches[n_batches:]):
+        rows = [
+            (*context, int(y))
+            for batch_inputs, batch_targets in epoch
+            for context, y in zip(batch_inputs["context"].tolist(), batch_targets)
+        ]
+        assert sorted(rows) == sorted(distinct)
+        epochs.append(rows)
+    assert epochs[0] != epochs[1]
