@@ -32,10 +32,10 @@ train.data.head()
 # %%
 # Train on normal sessions
 # ------------------------
-# The paper's settings: windows of ``h=10`` keys, ``g=9``, two LSTM layers of 64
-# units. Each block is a complete session, so ``complete_sessions=True`` also
-# teaches the model where a block's log ends: a block whose log stops too early
-# is anomalous too.
+# The paper's windows of ``h=10`` keys and ``g=9``, and the detector's default
+# network, one LSTM layer of 64 units. Each block is a complete session, so
+# ``complete_sessions=True`` also teaches the model where a block's log ends: a
+# block whose log stops too early is anomalous too.
 model = make_pipeline(
     SequenceWindower(
         window=10, event="event", group="group", time="time", complete_sessions=True

@@ -70,8 +70,10 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
         (``g`` in the paper).
     hidden_size : int, default=64
         LSTM units per layer (``alpha`` in the paper).
-    num_layers : int, default=2
-        Number of stacked LSTM layers (``L`` in the paper).
+    num_layers : int, default=1
+        Number of stacked LSTM layers (``L`` in the paper, which used 2 and found
+        the results insensitive to it). On the HDFS benchmark one layer detects
+        as well, varies less from seed to seed and trains faster.
     embedding_dim : int, default=16
         Size of the learned embedding of a log key.
     max_epochs : int, default=50
@@ -188,7 +190,7 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
         *,
         top_g=9,
         hidden_size=64,
-        num_layers=2,
+        num_layers=1,
         embedding_dim=16,
         max_epochs=50,
         batch_size=128,
