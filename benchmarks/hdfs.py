@@ -512,11 +512,13 @@ def run_original(windows, session_target, groups, epochs, threads, python):
 
 
 class BareLSTM(nn.Module):
-    """The detector's default network: embedding -> LSTM -> linear."""
+    """The detector's network: embedding -> LSTM -> linear.
 
-    def __init__(self, n_keys, n_outputs):
+    ``params`` are the detector's parameters (``get_params()``).
+    """
+
+    def __init__(self, n_keys, n_outputs, params):
         super().__init__()
-        params = DeepLogDetector().get_params()
         self.embedding = nn.Embedding(n_keys + 2, params["embedding_dim"])
         self.lstm = nn.LSTM(
             params["embedding_dim"],
@@ -563,12 +565,12 @@ def encode_queries(windows, vocabulary):
     return contexts.astype(np.int64), targets.astype(np.int64)
 
 
-def run_bare(windows, epochs):
+def run_bare(windows, epochs, params):
     """Time a bare training loop and a bare deduplicated scoring pass.
 
     Training: Adam, batches of shuffled distinct (context, target) pairs,
     cross-entropy weighted by each pair's count, as the detector trains, with its
-    default learning rate and batch size.
+    network, learning rate and batch size.
     Scoring: see :func:`bare_scoring`, in float64 (the detector's precision) and
     in float32.
 
@@ -578,6 +580,8 @@ def run_bare(windows, epochs):
         ``train`` and ``test`` windows with the end-of-session column.
     epochs : int
         Training epochs; the median epoch time is reported.
+    params : dict
+        Detector parameters that differ from the defaults (``--param``).
 
     Returns
     -------
@@ -593,9 +597,9 @@ def run_bare(windows, epochs):
     labels = torch.as_tensor(pairs[:, WINDOW])
     weights = torch.as_tensor(counts / counts.mean(), dtype=torch.float32)
 
-    params = DeepLogDetector().get_params()
+    params = DeepLogDetector(**params).get_params()
     torch.manual_seed(0)
-    module = BareLSTM(len(vocabulary), len(vocabulary) + 1)
+    module = BareLSTM(len(vocabulary), len(vocabulary) + 1, params)
     optimizer = torch.optim.Adam(module.parameters(), lr=params["lr"])
     criterion = nn.CrossEntropyLoss(reduction="none")
     epoch_seconds = []
@@ -961,7 +965,7 @@ def main(argv=None):
             args.original_python,
         )
     print("Timing bare PyTorch...", flush=True)
-    bare = run_bare(windows, epochs or BARE_EPOCHS)
+    bare = run_bare(windows, epochs or BARE_EPOCHS, args.params)
 
     results = {
         "quick": args.quick,
