@@ -354,13 +354,17 @@ def test_an_epoch_is_one_shuffled_pass_over_the_distinct_windows(monkeypatch):
     n_batches = -(-len(targets) // 5)
     sizes = [5] * (n_batches - 1) + [len(targets) - 5 * (n_batches - 1)]
     assert [len(y) for _, y in batches] == sizes * 2
-    distinct = {(*row, y) for row, y in zip(inputs["context"].tolist(), targets)}
+    distinct = {
+        (*row, y) for row, y in zip(inputs["context"].tolist(), targets, strict=True)
+    }
     epochs = []
     for epoch in (batches[:n_batches], batches[n_batches:]):
         rows = [
             (*context, int(y))
             for batch_inputs, batch_targets in epoch
-            for context, y in zip(batch_inputs["context"].tolist(), batch_targets)
+            for context, y in zip(
+                batch_inputs["context"].tolist(), batch_targets, strict=True
+            )
         ]
         assert sorted(rows) == sorted(distinct)
         epochs.append(rows)
