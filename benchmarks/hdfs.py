@@ -739,17 +739,19 @@ def markdown(results):
     ours, original, bare = results["ours"], results["original"], results["bare"]
     ratios, env = results["ratios"], results["environment"]
     lines = []
+    params = results["detector_params"]
     if results["quick"]:
         lines += [
-            f"**Quick smoke run** ({QUICK_EPOCHS} epochs, "
-            f"{QUICK_TEST_FRACTION:.0%} of the test sessions): not the benchmark's "
-            "result.",
+            f"**Quick smoke run** ({params['max_epochs']} epochs, {QUICK_EPOCHS} "
+            f"for the others; {QUICK_TEST_FRACTION:.0%} of the test sessions): not "
+            "the benchmark's result.",
             "",
         ]
+    # A quick run's own epochs are in its header, not a change of the defaults.
     changed = {
         name: value
-        for name, value in results["detector_params"].items()
-        if not (results["quick"] and name == "max_epochs")
+        for name, value in params.items()
+        if not (results["quick"] and name == "max_epochs" and value == QUICK_EPOCHS)
     }
     if changed:
         settings = ", ".join(f"`{name}={value!r}`" for name, value in changed.items())
@@ -863,8 +865,9 @@ def seeds_markdown(seeds):
     """Lines of the accuracy-over-seeds table."""
     step = PAPER["normal_sessions"] / (seeds[0]["FP"] + seeds[0]["TN"])
     lines = [
-        f"Accuracy over {len(seeds)} seeds of the detector (g={TOP_G}, everything "
-        f"else unchanged). One false positive in the normal sample counts "
+        f"Accuracy over {len(seeds)} seed{'s' * (len(seeds) > 1)} of the detector "
+        f"(g={TOP_G}, everything else unchanged). One false positive in the "
+        f"normal sample counts "
         f"{step:,.0f} at the paper's scale, so FP est. moves in steps of "
         f"{step:,.0f}:",
         "",
