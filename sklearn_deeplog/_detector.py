@@ -14,11 +14,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
 from skorch.callbacks import ProgressBar
-from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
 from tqdm.auto import tqdm
 
 from ._network import KEY_OFFSET, PAD_CODE, UNKNOWN_CODE, LogKeyLSTM, grow_state_dict
-from ._torch_nets import TorchNetMixin, resolve_device
+from ._torch_nets import TorchNetMixin, batch_loader, resolve_device
 from ._windower import NO_EVENT, SESSION_END, is_marker
 
 __all__ = ["DeepLogDetector"]
@@ -335,7 +334,7 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             train_split=None,
-            iterator_train=_batch_loader,
+            iterator_train=batch_loader,
             iterator_train__shuffle=True,
             callbacks=callbacks,
             device=self.device_,
@@ -740,17 +739,6 @@ def _vocabulary(X, session_end):
         return np.sort(values)
     except TypeError:  # mixed types, e.g. int and str keys
         return np.array(sorted(values, key=lambda v: (type(v).__name__, v)), object)
-
-
-def _batch_loader(dataset, batch_size, shuffle=False):
-    """Mini-batches of a skorch dataset, each taken in one indexing operation.
-
-    torch's default loader takes a batch item by item and collates the items;
-    for small networks that is a fifth of the training time.
-    """
-    order = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
-    batches = BatchSampler(order, batch_size, drop_last=False)
-    return DataLoader(dataset, sampler=batches, batch_size=None)
 
 
 def _row_chunks(X):

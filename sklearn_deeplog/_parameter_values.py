@@ -17,7 +17,7 @@ from skorch import NeuralNet
 from skorch.callbacks import ProgressBar
 from torch import nn
 
-from ._torch_nets import TorchNetMixin, resolve_device
+from ._torch_nets import TorchNetMixin, batch_loader, resolve_device
 from ._windower import _column, _group_time_order, _seconds
 
 __all__ = ["ParameterValueDetector", "numeric_parameters"]
@@ -469,6 +469,7 @@ class ParameterValueDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             train_split=None,
+            iterator_train=batch_loader,
             iterator_train__shuffle=True,
             callbacks=callbacks,
             device=self.device_,

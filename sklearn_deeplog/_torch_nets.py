@@ -8,10 +8,11 @@ import warnings
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
+from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
 
 from ._persistence import _check_saved_version, _current_version
 
-__all__ = ["TorchNetMixin", "resolve_device"]
+__all__ = ["TorchNetMixin", "batch_loader", "resolve_device"]
 
 # Held while a fit uses torch's process-wide random generator (see seeded_rng).
 _TORCH_RNG_LOCK = threading.RLock()
@@ -76,6 +77,18 @@ class TorchNetMixin:
         self.net_.module_.load_state_dict(_to_torch(net_state["module"], self.device_))
         # torch moves the optimizer state to the parameters' device itself.
         self.net_.optimizer_.load_state_dict(_to_torch(net_state["optimizer"], "cpu"))
+
+
+def batch_loader(dataset, batch_size, shuffle=False):
+    """Mini-batches of a skorch dataset, each taken in one indexing operation.
+
+    skorch's ``iterator_train`` for the nets of this package. torch's default
+    loader takes a batch item by item and collates the items: a fifth of the
+    log-key detector's training time on HDFS, a twentieth of the value model's.
+    """
+    order = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
+    batches = BatchSampler(order, batch_size, drop_last=False)
+    return DataLoader(dataset, sampler=batches, batch_size=None)
 
 
 def resolve_device(device):
