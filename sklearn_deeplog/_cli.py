@@ -46,9 +46,8 @@ _IN_CHUNKS = (
     "The file is read and scored in chunks of --chunksize entries, in bounded "
     "memory: the results are those of scoring the whole file at once provided "
     "each group's entries appear in time order in the file, and a warning says "
-    "when they do not. (A model trained with --values reads the whole file; JSON "
-    "files are "
-    "parsed whole: use NDJSON for files larger than memory.)"
+    "when they do not. (JSON files are parsed whole: use NDJSON for files larger "
+    "than memory.)"
 )
 _WHOLE_FILE = "The whole file is read into memory."
 _NOTHING = object()  # the end of an iterator
@@ -88,8 +87,7 @@ def build_parser():
         metavar="COLUMN",
         help="also learn DeepLog's parameter-value model: of the time since the "
         "previous entry of the group (when the file has times) and of these "
-        "numeric columns of the file, if any (not with .txt files). Its models "
-        "are read whole by detect, evaluate and update",
+        "numeric columns of the file, if any (not with .txt files)",
     )
     train.add_argument(
         "--confidence",
@@ -495,8 +493,7 @@ def _read(args, model=None, values=None):
     from .io import read_events
 
     values = _value_columns(model) if values is None else values
-    options = {"values": values} if values else {}  # .txt files have none
-    events = read_events(args.input, format=args.format, **options)
+    events = read_events(args.input, format=args.format, **_value_option(values))
     return _match_keys(events, model)
 
 
@@ -508,10 +505,18 @@ def _read_chunks(args, model):
     """
     from .io import read_events
 
-    if _value_model(model) is not None:  # it reads each key's history whole
-        return iter([_read(args, model)])
-    tables = read_events(args.input, format=args.format, chunksize=args.chunksize)
+    tables = read_events(
+        args.input,
+        format=args.format,
+        chunksize=args.chunksize,
+        **_value_option(_value_columns(model)),
+    )
     return (_match_keys(table, model) for table in tables)
+
+
+def _value_option(values):
+    """The readers' option for the value columns (.txt files have none)."""
+    return {"values": values} if values else {}
 
 
 def _match_keys(events, model):
@@ -552,13 +557,45 @@ def _scored_chunks(model, tables):
     model.
     """
     key_model, value_model = _key_model(model), _value_model(model)
+    value_tail = None
     for entries, windows in _windowed_chunks(key_model, tables):
         decisions = key_model[-1].decision_function(windows)
         flagged_by = None
         if value_model is not None:
-            values = value_model.decision_function(_features(entries))
+            values, value_tail = _value_decisions(value_model, value_tail, entries)
             decisions, flagged_by = combine_decisions(decisions, values)
         yield entries, windows, decisions, flagged_by
+
+
+def _value_decisions(value_model, tail, entries):
+    """The value model's decisions on a batch of entries, as if the file were whole.
+
+    The batch is scored after the entries of `tail` whose group it continues:
+    the last ``history`` entries of each key of each group in the batches before
+    it, which hold what the batch's first entries look back to (the previous
+    vectors of their key, and their group's previous entry for the elapsed
+    time). Memory holds at most ``history`` entries per key and group.
+
+    Returns
+    -------
+    decisions : ndarray of shape (len(entries),)
+    tail : pandas.DataFrame
+        The tail after this batch, for the next.
+    """
+    entries = _features(entries)
+    if tail is None:
+        tail = entries.iloc[:0]
+    continued = _continued(tail, entries, value_model)
+    table = pd.concat([tail[continued], entries], ignore_index=True)
+    decisions = value_model.decision_function(table)[int(continued.sum()) :]
+    order, sorted_groups = _entry_order(table, value_model)
+    keys = _column_of(table, value_model, "event")
+    stream = pd.DataFrame(
+        {"group": sorted_groups, "key": 0 if keys is None else keys[order]}
+    )
+    recent = stream.groupby(["group", "key"]).cumcount(ascending=False)
+    last = np.sort(order[recent.to_numpy() < value_model.history])
+    return decisions, pd.concat([tail[~continued], table.iloc[last]], ignore_index=True)
 
 
 def _windowed_chunks(model, tables):
@@ -621,18 +658,18 @@ def _check_time_order(tail, table, windower):
     Chunks are windowed as if the file were whole only when each group's entries
     come in time order in the file; within one chunk the windower sorts them.
     """
-    times = _windower_column(tail, windower, "time")
+    times = _column_of(tail, windower, "time")
     if times is None or not len(tail):
         return True
-    groups = _windower_column(tail, windower, "group")
+    groups = _column_of(tail, windower, "group")
     latest = (
         pd.Series(_seconds(times))
         .groupby(np.zeros(len(tail)) if groups is None else groups)
         .max()
     )
-    table_groups = _windower_column(table, windower, "group")
+    table_groups = _column_of(table, windower, "group")
     earliest = (
-        pd.Series(_seconds(_windower_column(table, windower, "time")))
+        pd.Series(_seconds(_column_of(table, windower, "time")))
         .groupby(np.zeros(len(table)) if table_groups is None else table_groups)
         .min()
     )
@@ -659,12 +696,12 @@ def _flag_last(items):
         item = following
 
 
-def _continued(tail, table, windower):
-    """Mask of the entries of `tail` whose group has entries in `table`."""
-    groups = _windower_column(tail, windower, "group")
+def _continued(tail, table, estimator):
+    """Mask of the entries of `tail` whose group (`estimator`'s) is in `table`."""
+    groups = _column_of(tail, estimator, "group")
     if groups is None:  # one single stream
         return np.full(len(tail), True)
-    table_groups = _windower_column(table, windower, "group")
+    table_groups = _column_of(table, estimator, "group")
     return pd.Series(groups).isin(pd.unique(table_groups)).to_numpy()
 
 
@@ -674,12 +711,7 @@ def _positions_from_end(entries, windower):
     Entries are in the windower's order: by time within each group, ties in row
     order.
     """
-    times = _windower_column(entries, windower, "time")
-    order, sorted_groups = _group_time_order(
-        len(entries),
-        _windower_column(entries, windower, "group"),
-        None if times is None else _seconds(times),
-    )
+    order, sorted_groups = _entry_order(entries, windower)
     rows = np.arange(len(entries))
     is_last = np.r_[sorted_groups[1:] != sorted_groups[:-1], True]
     # The sorted position of the last entry of each sorted entry's group.
@@ -689,9 +721,24 @@ def _positions_from_end(entries, windower):
     return positions
 
 
-def _windower_column(events, windower, role):
-    """The windower's ``group`` or ``time`` column of `events`; None if unset."""
-    spec = getattr(windower, role)
+def _entry_order(entries, estimator):
+    """`estimator`'s order of `entries`: by group, then time, then row.
+
+    Returns the rows in that order and each sorted entry's group code (see
+    ``_group_time_order``).
+    """
+    times = _column_of(entries, estimator, "time")
+    return _group_time_order(
+        len(entries),
+        _column_of(entries, estimator, "group"),
+        None if times is None else _seconds(times),
+    )
+
+
+def _column_of(events, estimator, role):
+    """The ``group``, ``time`` or ``event`` column of `events` that `estimator`
+    (the windower or the value model) reads; None if it reads none."""
+    spec = getattr(estimator, role)
     return None if spec is None else _column(_features(events), spec, role)
 
 

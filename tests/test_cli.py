@@ -305,13 +305,15 @@ def test_update_learns_a_false_positive(files):
     assert len(pd.read_csv(io.StringIO(flagged))) == 0
 
 
-def test_values_train_detect_evaluate_update_with_the_value_model(tmp_path):
-    def performance_file(path, **params):
-        events = make_performance_logs(random_state=len(params), **params)
-        table = events.rename(columns={"time": "timestamp", "machine": "host"})
-        table.rename(columns={"session": "machine"}).to_csv(path, index=False)
-        return path, events
+def performance_file(path, **params):
+    """Write make_performance_logs as an event file: sessions are the groups."""
+    events = make_performance_logs(random_state=len(params), **params)
+    table = events.rename(columns={"time": "timestamp", "machine": "host"})
+    table.rename(columns={"session": "machine"}).to_csv(path, index=False)
+    return path, events
 
+
+def test_values_train_detect_evaluate_update_with_the_value_model(tmp_path):
     train, _ = performance_file(tmp_path / "train.csv", n_sessions=150)
     test, truth = performance_file(
         tmp_path / "test.csv", n_sessions=60, n_slow=3, n_large=3
@@ -338,6 +340,24 @@ def test_values_train_detect_evaluate_update_with_the_value_model(tmp_path):
 
     no_values = run("train", train, "-o", model, "--values", "bytes", check=False)
     assert no_values.returncode == 1 and "no column 'bytes'" in no_values.stderr
+
+
+def test_detect_in_chunks_with_the_value_model_scores_as_the_whole_file(tmp_path):
+    train, _ = performance_file(tmp_path / "train.csv", n_sessions=150)
+    test, _ = performance_file(tmp_path / "test.csv", n_sessions=40, n_slow=2)
+    model = tmp_path / "model.skops"
+    run("train", train, "-o", model, *SMALL_MODEL, "--values", "size", "-q")
+    whole = detect_all(model, test)
+    # Sessions interleave in the file: most chunks cut some of them.
+    chunked = detect_all(model, test, "--chunksize", 7)
+    entry = ["group", "time"]
+    assert chunked[entry].equals(whole[entry])
+    assert chunked["flagged_by"].equals(whole["flagged_by"])
+    assert (whole["flagged_by"] == "value").any()
+    # Mostly the value model's decisions: the key model flags few entries.
+    assert chunked["score"].to_numpy() == pytest.approx(
+        whole["score"].to_numpy(), rel=1e-12, abs=1e-12
+    )
 
 
 def test_errors_exit_1_with_one_line_and_usage_errors_exit_2(files, tmp_path):
