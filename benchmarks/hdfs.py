@@ -866,10 +866,9 @@ def seeds_markdown(seeds):
     step = PAPER["normal_sessions"] / (seeds[0]["FP"] + seeds[0]["TN"])
     lines = [
         f"Accuracy over {len(seeds)} seed{'s' * (len(seeds) > 1)} of the detector "
-        f"(g={TOP_G}, everything else unchanged). One false positive in the "
-        f"normal sample counts "
-        f"{step:,.0f} at the paper's scale, so FP est. moves in steps of "
-        f"{step:,.0f}:",
+        f"(g={TOP_G}, everything else unchanged). One false positive in the normal "
+        f"sample counts {step:,.0f} at the paper's scale, so FP est. moves in "
+        f"steps of {step:,.0f}:",
         "",
         "| seed | FP | FN | recall | FP est. (95% CI) | precision est. | F1 est. "
         "| fit (s) |",

@@ -736,8 +736,11 @@ def _entry_order(entries, estimator):
 
 
 def _column_of(events, estimator, role):
-    """The ``group``, ``time`` or ``event`` column of `events` that `estimator`
-    (the windower or the value model) reads; None if it reads none."""
+    """The `role` column of `events` that `estimator` reads; None if it reads none.
+
+    `role` is ``"group"``, ``"time"`` or ``"event"``; `estimator` is the windower
+    or the value model.
+    """
     spec = getattr(estimator, role)
     return None if spec is None else _column(_features(events), spec, role)
 
