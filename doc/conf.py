@@ -4,8 +4,6 @@
 import zlib
 from pathlib import Path
 
-import torch
-
 import sklearn_deeplog
 
 project = "sklearn-deeplog"
@@ -86,9 +84,6 @@ sphinx_gallery_conf = {
     "within_subsection_order": "FileNameSortKey",
     "min_reported_time": 1,
 }
-# The examples and plots train small networks, which run fastest on one thread
-# (several spin-wait on each other); they run in this process.
-torch.set_num_threads(1)
 
 # -- plots in the user guide ---------------------------------------------------------
 plot_include_source = True

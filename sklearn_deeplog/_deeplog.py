@@ -117,6 +117,9 @@ class DeepLog(OutlierMixin, BaseEstimator):
         return self
 
     def _decisions(self, X):
+        # set_params may have changed them since fit; checked first, as the
+        # fitted check reads the tags of the models they name.
+        self._validate_params()
         check_is_fitted(self)
         return (
             self.key_model_.decision_function(X),

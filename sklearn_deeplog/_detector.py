@@ -8,19 +8,22 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch import NeuralNet
-from skorch.callbacks import ProgressBar
+from sklearn.utils.validation import validate_data
 from tqdm.auto import tqdm
 
-from ._network import KEY_OFFSET, PAD_CODE, UNKNOWN_CODE, LogKeyLSTM, grow_state_dict
-from ._torch_nets import TorchNetMixin, batch_loader, resolve_device
+from ._torch_nets import TorchNetMixin, resolve_device
 from ._windower import NO_EVENT, SESSION_END, is_marker
 
 __all__ = ["DeepLogDetector"]
+
+#: Embedding index of the "no event" padding marker (context only).
+PAD_CODE = 0
+#: Embedding index shared by all keys unseen in training (context only).
+UNKNOWN_CODE = 1
+#: Embedding index of the first vocabulary key; key ``j`` has index ``j + KEY_OFFSET``.
+KEY_OFFSET = 2
 
 # Scoring memory is bounded whatever the input size: windows are scored in chunks
 # of about _SCORING_CHUNK_VALUES values (rows x columns), and distinct contexts run
@@ -43,14 +46,6 @@ _FITTED_ATTRIBUTES = (
     "n_features_in_",
     "feature_names_in_",
 )
-
-
-class _WeightedNeuralNet(NeuralNet):
-    """skorch net whose loss weights each distinct window by its count."""
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        loss = super().get_loss(y_pred, y_true, X=X, training=training)
-        return (loss * X["sample_weight"].to(loss.device)).mean()
 
 
 class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
@@ -96,13 +91,21 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
         training entries is flagged.
     device : str, default='auto'
         Torch device for training and scoring: 'auto' (cuda when available, else
-        cpu), 'cpu', 'cuda', 'cuda:1', ...
+        cpu), 'cpu', 'cuda', 'cuda:1', 'mps', ... A device that is not available
+        on this machine raises a ValueError.
+    n_threads : int or None, default=1
+        Torch threads on the cpu while fitting and scoring; 1 is fastest for
+        DeepLog's small networks. None leaves torch's setting. Torch's setting is
+        restored after each call.
     random_state : int, RandomState instance or None, default=None
         Seeds the network's initialisation and the shuffling of the training data
         (torch's global random state is left untouched). Pass an int for
         reproducible results.
     verbose : int, default=0
-        0: silent; 1: an epoch table while training; 2: progress bars too.
+        Progress shown on stderr, as set at each call (an update after
+        ``set_params(verbose=0)`` is silent): 0 nothing; 1 one progress bar over
+        the training epochs, with the training loss; 2 also progress bars over
+        the batches of each epoch and of scoring.
 
     Attributes
     ----------
@@ -180,6 +183,7 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
             Interval(Real, 0, 0.5, closed="right"),
         ],
         "device": [str],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -197,6 +201,7 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
         min_end_probability=1e-3,
         contamination="auto",
         device="auto",
+        n_threads=1,
         random_state=None,
         verbose=0,
     ):
@@ -210,6 +215,7 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
         self.min_end_probability = min_end_probability
         self.contamination = contamination
         self.device = device
+        self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
 
@@ -231,14 +237,14 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
         self : DeepLogDetector
             The fitted detector.
         """
-        with self._unfitted_if_interrupted():
+        with self._unfitted_if_interrupted(), self._torch_threads():
             X, session_end = self._validate_windows(X, reset=True)
             self.device_ = resolve_device(self.device)
             self.session_end_ = session_end
             self.keys_ = _vocabulary(X, session_end)
             with self._seeded_rng():
                 self.net_ = self._build_net()
-                self.net_.fit(*self._training_data(X))
+                self._train(*self._training_data(X), epochs=self.max_epochs)
             self._warn_if_interrupted(epochs_before=0, epochs=self.max_epochs)
             self._set_offset(X)
         return self
@@ -266,7 +272,7 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
             The updated detector.
         """
         first_call = not hasattr(self, "net_")
-        with self._unfitted_if_interrupted():
+        with self._unfitted_if_interrupted(), self._torch_threads():
             X, session_end = self._validate_windows(X, reset=first_call)
             if first_call:
                 self.device_ = resolve_device(self.device)
@@ -281,9 +287,9 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
                     self.net_.initialize()
                 elif len(new_keys):
                     self._grow(new_keys)
-                self.net_.set_params(lr=self.lr)  # as set now, e.g. lower for updates
                 epochs_before = len(self.net_.history)
-                self.net_.partial_fit(*self._training_data(X), epochs=1)
+                # lr as set now, e.g. lower for updates
+                self._train(*self._training_data(X), epochs=1)
             self._warn_if_interrupted(epochs_before, epochs=1)
             if first_call:
                 self._set_offset(X)
@@ -319,8 +325,11 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
             )
 
     def _build_net(self):
-        callbacks = [ProgressBar()] if self.verbose >= 2 else []
-        return _WeightedNeuralNet(
+        import torch
+
+        from ._network import LogKeyLSTM, WeightedNeuralNet, batch_loader
+
+        return WeightedNeuralNet(
             module=LogKeyLSTM,
             module__n_keys=len(self.keys_),
             module__embedding_dim=self.embedding_dim,
@@ -336,13 +345,14 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
             train_split=None,
             iterator_train=batch_loader,
             iterator_train__shuffle=True,
-            callbacks=callbacks,
             device=self.device_,
-            verbose=self.verbose,
+            verbose=0,  # no epoch table: _train shows progress as verbose says
         )
 
     def _grow(self, new_keys):
         """Append ``new_keys`` to the vocabulary, keeping the learned weights."""
+        from ._network import grow_state_dict
+
         old_state = copy.deepcopy(self.net_.module_.state_dict())
         n_old = len(self.keys_)
         self.keys_ = np.concatenate([self.keys_, new_keys])
@@ -403,9 +413,9 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
             last entry of a session scores the minimum of this and ``log p(end of
             session) - log min_end_probability``.
         """
-        check_is_fitted(self)
-        X, _ = self._validate_windows(X, reset=False)
-        return self._score_rows(X)
+        with self._scoring():
+            X, _ = self._validate_windows(X, reset=False)
+            return self._score_rows(X)
 
     def decision_function(self, X):
         """Shifted scores: negative for anomalies.
@@ -456,13 +466,13 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
             Mean of ``log p(observed key)`` (and of ``log p(end of session)`` for the
             last entries of complete sessions).
         """
-        check_is_fitted(self)
-        X, _ = self._validate_windows(X, reset=False)
-        total, count = 0.0, 0
-        for chunk in _row_chunks(X):
-            contexts, targets, _ = self._queries(chunk)
-            total += self._score_queries(contexts, targets)[0].sum()
-            count += len(targets)
+        with self._scoring():
+            X, _ = self._validate_windows(X, reset=False)
+            total, count = 0.0, 0
+            for chunk in _row_chunks(X):
+                contexts, targets, _ = self._queries(chunk)
+                total += self._score_queries(contexts, targets)[0].sum()
+                count += len(targets)
         return float(total / count)
 
     def predict_next(self, X, k=None):
@@ -485,32 +495,32 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
         probabilities : ndarray of shape (n_entries, k)
             Their probabilities.
         """
-        check_is_fitted(self)
-        X, _ = self._validate_windows(X, reset=False)
-        if k is not None and (
-            not isinstance(k, Integral) or isinstance(k, (bool, np.bool_)) or k < 1
-        ):
-            raise ValueError(f"k must be a positive integer or None, got {k!r}.")
-        k = min(self.top_g if k is None else k, self._n_outputs)
-        outputs = self.keys_
-        if self.session_end_:
-            outputs = np.concatenate([[SESSION_END], outputs])
-        keys = np.empty((len(X), k), dtype=outputs.dtype)
-        probabilities = np.empty((len(X), k))
-        start = 0
-        for chunk in _row_chunks(X):
-            contexts, _, _ = self._queries(chunk, session_ends=False)
-            distinct, context_index = _unique_rows(contexts, self._n_codes)
-            indices = np.empty((len(distinct), k), dtype=np.intp)
-            log_probs = np.empty((len(distinct), k))
-            for first, batch in self._log_probs(distinct):
-                top = batch.topk(k, dim=1)
-                indices[first : first + len(batch)] = top.indices.cpu().numpy()
-                log_probs[first : first + len(batch)] = top.values.cpu().numpy()
-            stop = start + len(chunk)
-            keys[start:stop] = outputs[indices[context_index]]
-            probabilities[start:stop] = np.exp(log_probs[context_index])
-            start = stop
+        with self._scoring():
+            X, _ = self._validate_windows(X, reset=False)
+            if k is not None and (
+                not isinstance(k, Integral) or isinstance(k, (bool, np.bool_)) or k < 1
+            ):
+                raise ValueError(f"k must be a positive integer or None, got {k!r}.")
+            k = min(self.top_g if k is None else k, self._n_outputs)
+            outputs = self.keys_
+            if self.session_end_:
+                outputs = np.concatenate([[SESSION_END], outputs])
+            keys = np.empty((len(X), k), dtype=outputs.dtype)
+            probabilities = np.empty((len(X), k))
+            start = 0
+            for chunk in _row_chunks(X):
+                contexts, _, _ = self._queries(chunk, session_ends=False)
+                distinct, context_index = _unique_rows(contexts, self._n_codes)
+                indices = np.empty((len(distinct), k), dtype=np.intp)
+                log_probs = np.empty((len(distinct), k))
+                for first, batch in self._log_probs(distinct):
+                    top = batch.topk(k, dim=1)
+                    indices[first : first + len(batch)] = top.indices.cpu().numpy()
+                    log_probs[first : first + len(batch)] = top.values.cpu().numpy()
+                stop = start + len(chunk)
+                keys[start:stop] = outputs[indices[context_index]]
+                probabilities[start:stop] = np.exp(log_probs[context_index])
+                start = stop
         return keys, probabilities
 
     def _score_rows(self, X):
@@ -535,6 +545,8 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
         distinct (context, target) pair is scored once; results are scattered back.
         ``targets`` of -1 (unseen keys) score one nat below the least likely output.
         """
+        import torch
+
         n_outputs = self._n_outputs
         top_g = min(self.top_g, n_outputs)
         distinct, context_index = _unique_rows(contexts, self._n_codes)
@@ -562,6 +574,8 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
 
     def _log_probs(self, contexts):
         """Yield ``(start, float64 log-probabilities)`` for batches of contexts."""
+        import torch
+
         # Scoring runs in float64 so that a window's score does not depend on the
         # batch it is computed in (float32 products differ by ~1e-6 with batching).
         # Contexts come sorted (_unique_rows), so a batch's share many prefixes.
@@ -634,9 +648,28 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
             )
         elif X.dtype.kind == "f" and np.isnan(X).any():
             raise ValueError(_NAN_MESSAGE)
+        ends = is_marker(X[:, -1], SESSION_END)
         ends_with_markers = X.shape[1] >= 2 and bool(
-            (is_marker(X[:, -1], NO_EVENT) | is_marker(X[:, -1], SESSION_END)).all()
+            (is_marker(X[:, -1], NO_EVENT) | ends).all()
         )
+        # Infinite keys could pass for an end-of-session column: every session
+        # ends (+inf somewhere), and where every window ends one, every session
+        # has a single entry (no context).
+        if reset and ends_with_markers and not ends.any():
+            raise ValueError(
+                "X's last column holds only -inf: log keys must be finite numbers "
+                "or strings, and an end-of-session column (SequenceWindower("
+                "complete_sessions=True)) marks the last entry of each session "
+                "with +inf. Build the windows with SequenceWindower."
+            )
+        if reset and ends.all() and not is_marker(X[:, :-2], NO_EVENT).all():
+            raise ValueError(
+                "X's last column holds only +inf, yet the windows have context "
+                "keys: log keys must be finite numbers or strings, and an "
+                "end-of-session column (SequenceWindower(complete_sessions=True)) "
+                "is all +inf only for sessions of one entry, without context. "
+                "Build the windows with SequenceWindower."
+            )
         # The layout is read off the training windows, then required.
         session_end = ends_with_markers if reset else self.session_end_
         if session_end and not ends_with_markers:
@@ -646,11 +679,7 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
                 "complete_sessions=True)) and X's last column holds keys. Build the "
                 "windows with the windower used in training."
             )
-        if (
-            not session_end
-            and ends_with_markers
-            and is_marker(X[:, -1], SESSION_END).any()
-        ):
+        if not session_end and ends_with_markers and ends.any():
             raise ValueError(
                 "The windows' layout differs from the training windows': X's last "
                 "column is an end-of-session column (SequenceWindower("

@@ -1,18 +1,31 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""The torch module of DeepLog's log-key model: embedding -> LSTM -> linear."""
+"""The torch networks of DeepLog's two models and the skorch pieces that train them.
+
+Importing it imports torch and skorch: the estimators import it only when they
+build, train, score or restore a network.
+"""
+
+import sys
 
 import numpy as np
 import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback
 from torch import nn
+from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
+from tqdm.auto import tqdm
 
-__all__ = ["LogKeyLSTM"]
+from ._detector import KEY_OFFSET, UNKNOWN_CODE
 
-#: Embedding index of the "no event" padding marker (context only).
-PAD_CODE = 0
-#: Embedding index shared by all keys unseen in training (context only).
-UNKNOWN_CODE = 1
-#: Embedding index of the first vocabulary key; key ``j`` has index ``j + KEY_OFFSET``.
-KEY_OFFSET = 2
+__all__ = [
+    "EpochProgress",
+    "LogKeyLSTM",
+    "MaskedMSELoss",
+    "ValueLSTM",
+    "WeightedNeuralNet",
+    "batch_loader",
+    "grow_state_dict",
+]
 
 
 class LogKeyLSTM(nn.Module):
@@ -45,6 +58,22 @@ class LogKeyLSTM(nn.Module):
         self.embedding = nn.Embedding(n_keys + KEY_OFFSET, embedding_dim)
         self.lstm = nn.LSTM(embedding_dim, hidden_size, num_layers, batch_first=True)
         self.output = nn.Linear(hidden_size, n_keys + int(session_end))
+
+    @staticmethod
+    def state_shapes(n_keys, embedding_dim, hidden_size, num_layers, session_end):
+        """The shapes of the state dict of a module built with these parameters.
+
+        Computed, not built: a saved state is checked against them before a
+        network of the sizes a (possibly altered) file claims is allocated.
+        """
+        return _stack_shapes(
+            n_keys + KEY_OFFSET,
+            embedding_dim,
+            embedding_dim,
+            hidden_size,
+            num_layers,
+            n_keys + int(session_end),
+        )
 
     def forward(self, context, sample_weight=None):
         """Logits of the next key after each context.
@@ -175,3 +204,115 @@ def grow_state_dict(old_state, new_state, n_old_keys, session_end):
             else:
                 new.copy_(old)
     return new_state
+
+
+class WeightedNeuralNet(NeuralNet):
+    """skorch net whose loss weights each distinct window by its count."""
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        return (loss * X["sample_weight"].to(loss.device)).mean()
+
+
+class ValueLSTM(nn.Module):
+    """Predict an entry's parameter vector from the previous vectors of its key.
+
+    Each step of the input holds a previous vector (standardised, 0 where absent)
+    and its presence mask, next to the embedding of the key being predicted.
+    """
+
+    def __init__(self, n_keys, n_values, embedding_dim, hidden_size, num_layers):
+        super().__init__()
+        self.embedding = nn.Embedding(n_keys, embedding_dim)
+        self.lstm = nn.LSTM(
+            2 * n_values + embedding_dim, hidden_size, num_layers, batch_first=True
+        )
+        self.output = nn.Linear(hidden_size, n_values)
+
+    @staticmethod
+    def state_shapes(n_keys, n_values, embedding_dim, hidden_size, num_layers):
+        """The shapes of the state dict of a module built with these parameters.
+
+        See :meth:`LogKeyLSTM.state_shapes`.
+        """
+        return _stack_shapes(
+            n_keys,
+            embedding_dim,
+            2 * n_values + embedding_dim,
+            hidden_size,
+            num_layers,
+            n_values,
+        )
+
+    def forward(self, key, history):
+        embedded = self.embedding(key)[:, None, :].expand(-1, history.shape[1], -1)
+        hidden, _ = self.lstm(torch.cat([history, embedded], dim=2))
+        return self.output(hidden[:, -1])
+
+
+class MaskedMSELoss(nn.Module):
+    """Mean squared error over the present dimensions of each entry.
+
+    The target holds the values, then their presence mask (1 where present).
+    """
+
+    def forward(self, prediction, target):
+        values, present = target.chunk(2, dim=1)
+        squared = present * (prediction - values) ** 2
+        return (squared.sum(dim=1) / present.sum(dim=1)).mean()
+
+
+class EpochProgress(Callback):
+    """One progress bar over the training epochs, the training loss in its postfix.
+
+    Parameters
+    ----------
+    epochs : int
+        Number of epochs of the training run, the total of the bar.
+    """
+
+    def __init__(self, epochs):
+        self.epochs = epochs
+
+    def on_train_begin(self, net, **kwargs):
+        self.bar_ = tqdm(
+            total=self.epochs, desc="training", unit="epoch", file=sys.stderr
+        )
+
+    def on_epoch_end(self, net, **kwargs):
+        loss = net.history[-1, "train_loss"]
+        self.bar_.set_postfix(loss=f"{loss:.4g}", refresh=False)
+        self.bar_.update()
+
+    def on_train_end(self, net, **kwargs):
+        # Closed and dropped: a net holding an open bar could not be copied.
+        self.bar_.close()
+        del self.bar_
+
+
+def batch_loader(dataset, batch_size, shuffle=False):
+    """Mini-batches of a skorch dataset, each taken in one indexing operation.
+
+    skorch's ``iterator_train`` for the nets of this package. torch's default
+    loader takes a batch item by item and collates the items: a fifth of the
+    log-key detector's training time on HDFS, a twentieth of the value model's.
+    """
+    order = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
+    batches = BatchSampler(order, batch_size, drop_last=False)
+    return DataLoader(dataset, sampler=batches, batch_size=None)
+
+
+def _stack_shapes(
+    n_embeddings, embedding_dim, input_size, hidden_size, num_layers, n_outputs
+):
+    """State-dict shapes of the modules ``embedding``, ``lstm`` and ``output``."""
+    shapes = {"embedding.weight": (n_embeddings, embedding_dim)}
+    for layer in range(num_layers):
+        size = input_size if layer == 0 else hidden_size
+        shapes[f"lstm.weight_ih_l{layer}"] = (4 * hidden_size, size)
+        shapes[f"lstm.weight_hh_l{layer}"] = (4 * hidden_size, hidden_size)
+        shapes[f"lstm.bias_ih_l{layer}"] = (4 * hidden_size,)
+        shapes[f"lstm.bias_hh_l{layer}"] = (4 * hidden_size,)
+    shapes["output.weight"] = (n_outputs, hidden_size)
+    shapes["output.bias"] = (n_outputs,)
+    return shapes

@@ -7,17 +7,13 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-import torch
 from scipy.stats import norm
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch import NeuralNet
-from skorch.callbacks import ProgressBar
-from torch import nn
+from sklearn.utils.validation import validate_data
 
-from ._torch_nets import TorchNetMixin, batch_loader, resolve_device
+from ._torch_nets import TorchNetMixin, resolve_device
 from ._windower import _column, _group_time_order, _seconds
 
 __all__ = ["ParameterValueDetector", "numeric_parameters"]
@@ -73,39 +69,6 @@ def numeric_parameters(parameters):
         column = pd.to_numeric(table[j], errors="coerce").to_numpy(dtype=np.float64)
         values[:, j] = np.where(np.isfinite(column), column, np.nan)
     return values
-
-
-class _ValueLSTM(nn.Module):
-    """Predict an entry's parameter vector from the previous vectors of its key.
-
-    Each step of the input holds a previous vector (standardised, 0 where absent)
-    and its presence mask, next to the embedding of the key being predicted.
-    """
-
-    def __init__(self, n_keys, n_values, embedding_dim, hidden_size, num_layers):
-        super().__init__()
-        self.embedding = nn.Embedding(n_keys, embedding_dim)
-        self.lstm = nn.LSTM(
-            2 * n_values + embedding_dim, hidden_size, num_layers, batch_first=True
-        )
-        self.output = nn.Linear(hidden_size, n_values)
-
-    def forward(self, key, history):
-        embedded = self.embedding(key)[:, None, :].expand(-1, history.shape[1], -1)
-        hidden, _ = self.lstm(torch.cat([history, embedded], dim=2))
-        return self.output(hidden[:, -1])
-
-
-class _MaskedMSELoss(nn.Module):
-    """Mean squared error over the present dimensions of each entry.
-
-    The target holds the values, then their presence mask (1 where present).
-    """
-
-    def forward(self, prediction, target):
-        values, present = target.chunk(2, dim=1)
-        squared = present * (prediction - values) ** 2
-        return (squared.sum(dim=1) / present.sum(dim=1)).mean()
 
 
 class ParameterValueDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
@@ -168,12 +131,21 @@ class ParameterValueDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
         Keys with fewer training entries carrying a parameter are not modelled:
         their entries are scored as normal.
     device : str, default='auto'
-        Torch device: 'auto' (cuda when available, else cpu), 'cpu', 'cuda', ...
+        Torch device: 'auto' (cuda when available, else cpu), 'cpu', 'cuda',
+        'mps', ... A device that is not available on this machine raises a
+        ValueError.
+    n_threads : int or None, default=1
+        Torch threads on the cpu while fitting and scoring; 1 is fastest for
+        DeepLog's small networks. None leaves torch's setting. Torch's setting is
+        restored after each call.
     random_state : int, RandomState instance or None, default=None
         Seeds the network's initialisation, the shuffling and the held-out split
         (torch's global random state is left untouched).
     verbose : int, default=0
-        0: silent; 1: an epoch table while training; 2: progress bars too.
+        Progress shown on stderr, as set at each call (an update after
+        ``set_params(verbose=0)`` is silent): 0 nothing; 1 one progress bar over
+        the training epochs, with the training loss; 2 also progress bars over
+        the batches of each epoch.
 
     Attributes
     ----------
@@ -262,6 +234,7 @@ class ParameterValueDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
         "confidence": [Interval(Real, 0, 1, closed="neither")],
         "min_samples": [Interval(Integral, 3, None, closed="left")],
         "device": [str],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -284,6 +257,7 @@ class ParameterValueDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
         confidence=0.99,
         min_samples=10,
         device="auto",
+        n_threads=1,
         random_state=None,
         verbose=0,
     ):
@@ -302,6 +276,7 @@ class ParameterValueDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
         self.confidence = confidence
         self.min_samples = min_samples
         self.device = device
+        self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
 
@@ -323,7 +298,8 @@ class ParameterValueDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
         self : ParameterValueDetector
             The fitted detector.
         """
-        self._first_fit(X, epochs=self.max_epochs)
+        with self._torch_threads():
+            self._first_fit(X, epochs=self.max_epochs)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -349,9 +325,15 @@ class ParameterValueDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
         self : ParameterValueDetector
             The updated detector.
         """
-        if not hasattr(self, "offset_"):
-            self._first_fit(X, epochs=1)
-            return self
+        with self._torch_threads():
+            if hasattr(self, "offset_"):
+                self._update(X)
+            else:
+                self._first_fit(X, epochs=1)
+        return self
+
+    def _update(self, X):
+        """:meth:`partial_fit` of a fitted detector."""
         keys, values, previous = self._read(X, reset=False)
         known = pd.Index(self.modelled_keys_).get_indexer(keys) >= 0
         new_keys, new_stats = self._key_statistics(keys[~known], values[~known])
@@ -366,16 +348,14 @@ class ParameterValueDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
                 self.net_.initialize()
             elif len(new_keys):
                 self._grow()
-            self.net_.set_params(lr=self.lr)
             train = np.flatnonzero(fit_rows & ~validation)
             if len(train):
-                self.net_.partial_fit(
+                self._train(
                     *self._training_data(codes, target, present, previous, train),
                     epochs=1,
                 )
         self._fit_gaussians(codes, target, present, previous, validation, n_old)
         self.n_unmodelled_ += int((~fit_rows).sum())
-        return self
 
     def _first_fit(self, X, epochs):
         keys, values, previous = self._read(X, reset=True)
@@ -397,8 +377,10 @@ class ParameterValueDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
         train = np.flatnonzero(fit_rows & ~validation)
         with self._seeded_rng():
             self.net_ = self._build_net()
-            self.net_.set_params(max_epochs=epochs)
-            self.net_.fit(*self._training_data(codes, target, present, previous, train))
+            self._train(
+                *self._training_data(codes, target, present, previous, train),
+                epochs=epochs,
+            )
         self._fit_gaussians(codes, target, present, previous, validation, 0)
 
     def _key_statistics(self, keys, values):
@@ -455,15 +437,19 @@ class ParameterValueDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
         self.error_std_[std.index] = np.maximum(std.to_numpy(), _MIN_ERROR_STD)
 
     def _build_net(self):
-        callbacks = [ProgressBar()] if self.verbose >= 2 else []
+        import torch
+        from skorch import NeuralNet
+
+        from ._network import MaskedMSELoss, ValueLSTM, batch_loader
+
         return NeuralNet(
-            module=_ValueLSTM,
+            module=ValueLSTM,
             module__n_keys=len(self.modelled_keys_),
             module__n_values=len(self.value_names_),
             module__embedding_dim=self.embedding_dim,
             module__hidden_size=self.hidden_size,
             module__num_layers=self.num_layers,
-            criterion=_MaskedMSELoss,
+            criterion=MaskedMSELoss,
             optimizer=torch.optim.Adam,
             lr=self.lr,
             max_epochs=self.max_epochs,
@@ -471,13 +457,14 @@ class ParameterValueDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
             train_split=None,
             iterator_train=batch_loader,
             iterator_train__shuffle=True,
-            callbacks=callbacks,
             device=self.device_,
-            verbose=self.verbose,
+            verbose=0,  # no epoch table: _train shows progress as verbose says
         )
 
     def _grow(self):
         """Give the new modelled keys embeddings, keeping the learned weights."""
+        import torch
+
         old_state = copy.deepcopy(self.net_.module_.state_dict())
         with warnings.catch_warnings():
             # skorch announces the re-initialisation that we undo below.
@@ -581,17 +568,19 @@ class ParameterValueDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
 
     def _entry_errors(self, X):
         """Key code and prediction error (NaN if not modelled) of each entry."""
-        check_is_fitted(self)
-        keys, values, previous = self._read(X, reset=False)
-        codes, target, present = self._standardise(keys, values)
-        rows = np.flatnonzero(present.any(axis=1))
-        errors = np.full(len(codes), np.nan)
-        if len(rows):
-            errors[rows] = self._errors(codes, target, present, previous, rows)
+        with self._scoring():
+            keys, values, previous = self._read(X, reset=False)
+            codes, target, present = self._standardise(keys, values)
+            rows = np.flatnonzero(present.any(axis=1))
+            errors = np.full(len(codes), np.nan)
+            if len(rows):
+                errors[rows] = self._errors(codes, target, present, previous, rows)
         return codes, errors
 
     def _errors(self, codes, target, present, previous, rows):
         """Masked mean squared error of ``rows``, computed in float64."""
+        import torch
+
         module = copy.deepcopy(self.net_.module_).double().eval()
         device = self.net_.device
         errors = np.empty(len(rows))

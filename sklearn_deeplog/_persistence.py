@@ -27,8 +27,23 @@ _TRUSTED_TYPES = (
 _METADATA = "sklearn_deeplog.json"
 _FORMAT = "sklearn-deeplog model"
 
-# What a damaged (truncated, corrupted) archive raises while it is read.
-_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, json.JSONDecodeError, KeyError)
+# What a damaged (truncated, corrupted, altered) archive raises while it is read
+# (an altered schema may be of any shape, or nested deeper than Python recurses)...
+_DAMAGE = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    json.JSONDecodeError,
+    KeyError,
+    IndexError,
+    TypeError,
+    AttributeError,
+    RecursionError,
+)
+# ... and while the model is built from it: the estimators refuse parameters out
+# of their constraints or weights that do not fit them (ValueError), torch a
+# state that does not fit its network (RuntimeError).
+_INCONSISTENT = (ValueError, RuntimeError)
 
 
 def save_model(model, path):
@@ -127,10 +142,11 @@ def load_model(path):
     Raises
     ------
     ValueError
-        If the file is damaged (truncated, corrupted) or not a sklearn-deeplog
-        model file, if it holds any other type, or if it was saved by an
-        incompatible version of sklearn-deeplog (the message says how to fix
-        that).
+        If the file is damaged (truncated, corrupted, or altered: parameters
+        out of the estimators' constraints, weights that do not fit them) or not
+        a sklearn-deeplog model file, if it holds any other type, or if it was
+        saved by an incompatible version of sklearn-deeplog (the message says
+        how to fix that).
 
     See Also
     --------
@@ -163,11 +179,6 @@ def load_model(path):
             "by sklearn_deeplog.save_model. (A joblib or pickle file can run code "
             "when loaded: load one with joblib.load only if you trust its source.)"
         )
-    damaged = (
-        f"{path} is damaged (truncated or corrupted): it cannot be read as a "
-        "model saved by sklearn_deeplog.save_model. Save the model again, or "
-        "restore the file from a copy."
-    )
     metadata = {}
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -178,7 +189,7 @@ def load_model(path):
                 )
             metadata = json.loads(archive.read(_METADATA))
         if not isinstance(metadata, dict) or metadata.get("format") != _FORMAT:
-            raise ValueError(damaged)
+            raise _damaged(path, {}, "its metadata names no sklearn-deeplog format")
         _check_saved_version(metadata.get("version"))
         untrusted = _untrusted_types(data)
         if untrusted:
@@ -190,17 +201,46 @@ def load_model(path):
                 "refused. Load it only if you know where it comes from and trust "
                 "these types (skops.io.load(path, trusted=[...]))."
             )
-        return skops.io.loads(data, trusted=list(_TRUSTED_TYPES))
     except _DAMAGE as err:
-        written_with = metadata.get("skops_version")
-        if isinstance(written_with, str) and written_with != skops.__version__:
-            # A file of a newer skops may be intact but unreadable here.
-            damaged += (
-                f" It was written with skops {written_with} and this is skops "
-                f"{skops.__version__}: if the file is intact, install skops "
-                f"{written_with} or newer."
-            )
-        raise ValueError(f"{damaged} ({type(err).__name__}: {err})") from err
+        raise _damaged(path, metadata, f"{type(err).__name__}: {err}") from err
+    try:
+        return skops.io.loads(data, trusted=list(_TRUSTED_TYPES))
+    except _DAMAGE + _INCONSISTENT as err:
+        raise _damaged(path, metadata, f"{type(err).__name__}: {err}") from err
+
+
+def _damaged(path, metadata, reason):
+    """The error of a damaged model file, with what was found wrong.
+
+    Parameters
+    ----------
+    path : Path
+        The model file.
+    metadata : dict
+        Its metadata, as far as it was read.
+    reason : str
+        What was found wrong.
+
+    Returns
+    -------
+    error : ValueError
+    """
+    import skops
+
+    message = (
+        f"{path} is damaged (truncated or corrupted): it cannot be read as a "
+        "model saved by sklearn_deeplog.save_model. Save the model again, or "
+        "restore the file from a copy."
+    )
+    written_with = metadata.get("skops_version")
+    if isinstance(written_with, str) and written_with != skops.__version__:
+        # A file of a newer skops may be intact but unreadable here.
+        message += (
+            f" It was written with skops {written_with} and this is skops "
+            f"{skops.__version__}: if the file is intact, install skops "
+            f"{written_with} or newer."
+        )
+    return ValueError(f"{message} ({reason})")
 
 
 def _untrusted_types(data):

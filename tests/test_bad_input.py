@@ -415,6 +415,21 @@ DETECTOR_CASES = [
         id="detector-infinite-key",
     ),
     pytest.param(
+        lambda: tiny().fit(np.array([[1.0, 2.0, P], [2.0, 3.0, P]])),
+        Raises(ValueError, "last column holds only -inf: log keys must be finite"),
+        id="detector-fit-key-column-all-no-event",
+    ),
+    pytest.param(
+        lambda: tiny().fit(np.array([[1.0, 2.0, E], [2.0, 3.0, E]])),
+        Raises(ValueError, "last column holds only \\+inf, yet the windows have"),
+        id="detector-fit-key-column-all-session-end",
+    ),
+    pytest.param(
+        lambda: tiny().fit(np.array([["a", "b", E], ["b", "a", E]], dtype=object)),
+        Raises(ValueError, "last column holds only \\+inf, yet the windows have"),
+        id="detector-fit-string-windows-key-column-all-session-end",
+    ),
+    pytest.param(
         lambda: tiny().fit(np.array([[{"a": 1}, "a"]], dtype=object)),
         Raises(TypeError, "Log keys must be hashable: each key argument must be"),
         id="detector-unhashable-key",
@@ -521,6 +536,22 @@ DETECTOR_CASES = [
         lambda: tiny().fit(X_CYCLE).predict_next(X_CYCLE, k=0),
         Raises(ValueError, "k must be a positive integer or None, got 0"),
         id="detector-predict-next-zero-k",
+    ),
+    # -- parameters changed after fit
+    pytest.param(
+        lambda: tiny().fit(X_CYCLE).set_params(top_g=0).predict(X_CYCLE),
+        Raises(ValueError, "'top_g' parameter of DeepLogDetector must be an int"),
+        id="detector-top-g-0-set-after-fit",
+    ),
+    pytest.param(
+        lambda: (
+            tiny()
+            .fit(X_SESSIONS)
+            .set_params(min_end_probability=-1)
+            .predict(X_SESSIONS)
+        ),
+        Raises(ValueError, "'min_end_probability' parameter of DeepLogDetector"),
+        id="detector-negative-min-end-probability-set-after-fit",
     ),
 ]
 

@@ -11,8 +11,7 @@ from sklearn.exceptions import NotFittedError
 
 from sklearn_deeplog import NO_EVENT, SESSION_END, DeepLogDetector, SequenceWindower
 from sklearn_deeplog import _detector as detector_module
-from sklearn_deeplog._detector import _WeightedNeuralNet
-from sklearn_deeplog._network import LogKeyLSTM, grow_state_dict
+from sklearn_deeplog._network import LogKeyLSTM, WeightedNeuralNet, grow_state_dict
 from sklearn_deeplog._torch_nets import resolve_device
 
 P = NO_EVENT
@@ -197,13 +196,17 @@ def test_persistence_round_trip_gives_identical_predictions(fitted):
     restored.partial_fit(X[:5])  # the optimizer state came along
 
 
-def test_model_trained_on_cuda_loads_on_cpu(fitted, monkeypatch):
+@pytest.mark.parametrize("device", ["cuda", "cuda:1", "mps", "meta", "nonsense"])
+def test_model_trained_on_a_device_not_available_here_loads_on_cpu(
+    fitted, monkeypatch, device
+):
     detector, X = fitted
     state = detector.__getstate__()
-    state["device_"] = "cuda"
+    state["device_"] = device
     restored = DeepLogDetector.__new__(DeepLogDetector)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.warns(UserWarning, match="loaded on the cpu"):
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match=f"trained on device '{device}'.*on the cpu"):
         restored.__setstate__(state)
     assert restored.device_ == "cpu"
     assert_array_equal(restored.score_samples(X), detector.score_samples(X))
@@ -211,14 +214,24 @@ def test_model_trained_on_cuda_loads_on_cpu(fitted, monkeypatch):
 
 def test_device_resolution(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
     assert resolve_device("auto") == "cpu"
-    with pytest.raises(ValueError, match="CUDA is not available"):
-        resolve_device("cuda")
+    assert resolve_device("cpu") == "cpu"
+    for device in ["cuda", "cuda:1", "mps", "meta", "xla"]:
+        with pytest.raises(ValueError, match=f"device='{device}' is not available"):
+            resolve_device(device)
     with pytest.raises(ValueError, match="not a torch device"):
         resolve_device("gpu-please")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
     assert resolve_device("auto") == "cuda"
     assert resolve_device("cuda:1") == "cuda:1"
+    assert resolve_device("mps") == "mps"
+
+
+def test_an_unavailable_device_is_refused_before_training():
+    with pytest.raises(ValueError, match="Use device='auto' or device='cpu'"):
+        small_detector(device="meta").fit(cyclic_windows(2))
 
 
 def test_fit_on_cpu_device_places_the_network_there():
@@ -297,7 +310,7 @@ def test_shared_prefix_forward_equals_the_lstm(window, num_layers):
 def interrupt_training_after(monkeypatch, n_steps):
     """Make the n-th training step raise KeyboardInterrupt, as Ctrl-C would."""
     calls = {"n": 0}
-    train_step = _WeightedNeuralNet.train_step
+    train_step = WeightedNeuralNet.train_step
 
     def interrupted_train_step(net, *args, **kwargs):
         calls["n"] += 1
@@ -305,7 +318,7 @@ def interrupt_training_after(monkeypatch, n_steps):
             raise KeyboardInterrupt
         return train_step(net, *args, **kwargs)
 
-    monkeypatch.setattr(_WeightedNeuralNet, "train_step", interrupted_train_step)
+    monkeypatch.setattr(WeightedNeuralNet, "train_step", interrupted_train_step)
 
 
 def test_ctrl_c_during_training_keeps_a_usable_model_and_says_so(monkeypatch):
@@ -342,13 +355,13 @@ def test_an_epoch_is_one_shuffled_pass_over_the_distinct_windows(monkeypatch):
     X = cyclic_windows()
     detector = small_detector(batch_size=5, max_epochs=2)
     batches = []
-    train_step = _WeightedNeuralNet.train_step
+    train_step = WeightedNeuralNet.train_step
 
     def recording_train_step(net, batch, **kwargs):
         batches.append(batch)
         return train_step(net, batch, **kwargs)
 
-    monkeypatch.setattr(_WeightedNeuralNet, "train_step", recording_train_step)
+    monkeypatch.setattr(WeightedNeuralNet, "train_step", recording_train_step)
     detector.fit(X)
     inputs, targets = detector._training_data(X)
     n_batches = -(-len(targets) // 5)
@@ -369,3 +382,80 @@ def test_an_epoch_is_one_shuffled_pass_over_the_distinct_windows(monkeypatch):
         assert sorted(rows) == sorted(distinct)
         epochs.append(rows)
     assert epochs[0] != epochs[1]
+
+
+@pytest.mark.parametrize(
+    "method", ["score_samples", "decision_function", "predict", "score", "predict_next"]
+)
+@pytest.mark.parametrize(
+    "param, value", [("top_g", 0), ("min_end_probability", -1.0), ("n_threads", 0)]
+)
+def test_parameters_changed_after_fit_are_checked_when_scoring(
+    fitted, method, param, value
+):
+    detector, X = fitted
+    detector = copy.deepcopy(detector).set_params(**{param: value})
+    with pytest.raises(ValueError, match=f"'{param}' parameter of DeepLogDetector"):
+        getattr(detector, method)(X)
+
+
+def test_verbose_1_shows_one_progress_bar_over_the_epochs_on_stderr(capsys):
+    X = cyclic_windows(2)
+    detector = small_detector(max_epochs=3, verbose=1).fit(X)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "training" in err and "3/3" in err and "loss=" in err
+    assert "train_loss" not in err and "\x1b[" not in err  # no epoch table
+    # verbose as set now, e.g. by `update -q`: the update prints nothing.
+    detector.set_params(verbose=0).partial_fit(X)
+    assert capsys.readouterr() == ("", "")
+    detector.set_params(verbose=1).partial_fit(X)
+    assert "1/1" in capsys.readouterr().err
+
+
+def test_verbose_0_prints_nothing(capsys):
+    small_detector(max_epochs=2).fit(cyclic_windows(2))
+    assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("n_threads, expected", [(1, 1), (None, 2)])
+def test_torch_runs_on_n_threads_while_fitting_and_scoring_then_restored(
+    monkeypatch, n_threads, expected
+):
+    seen = []
+    train_step = WeightedNeuralNet.train_step
+    forward = LogKeyLSTM.forward_shared_prefixes
+
+    def recording_train_step(net, *args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return train_step(net, *args, **kwargs)
+
+    def recording_forward(module, *args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return forward(module, *args, **kwargs)
+
+    monkeypatch.setattr(WeightedNeuralNet, "train_step", recording_train_step)
+    monkeypatch.setattr(LogKeyLSTM, "forward_shared_prefixes", recording_forward)
+    X = cyclic_windows(2)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        detector = small_detector(max_epochs=1, n_threads=n_threads).fit(X)
+        assert torch.get_num_threads() == 2
+        detector.partial_fit(X)
+        assert torch.get_num_threads() == 2
+        detector.predict(X)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)
+    assert len(seen) == 3 and set(seen) == {expected}
+
+
+def test_a_model_saved_before_n_threads_existed_loads(fitted):
+    detector, X = fitted
+    state = detector.__getstate__()
+    del state["n_threads"]
+    restored = DeepLogDetector.__new__(DeepLogDetector)
+    restored.__setstate__(state)
+    assert restored.n_threads == 1
+    assert_array_equal(restored.score_samples(X), detector.score_samples(X))

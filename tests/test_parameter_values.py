@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The parameter-value model and its combination with the key model."""
 
+import copy
+
 import joblib
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from numpy.testing import assert_array_equal
 from sklearn.pipeline import make_pipeline
 
@@ -18,6 +21,7 @@ from sklearn_deeplog import (
     numeric_parameters,
     save_model,
 )
+from sklearn_deeplog._network import ValueLSTM
 from sklearn_deeplog.datasets import make_performance_logs
 from sklearn_deeplog.io import LOGHUB_FORMATS, read_raw_log
 
@@ -141,6 +145,50 @@ def test_persistence_round_trips(logs, fitted, tmp_path):
     restored = load_model(tmp_path / "model.skops")
     assert_array_equal(restored.decision_function(test), expected)
     assert_array_equal(restored.flagged_by(test), fitted.flagged_by(test))
+
+
+@pytest.mark.parametrize(
+    "method", ["score_samples", "decision_function", "predict", "score"]
+)
+def test_parameters_changed_after_fit_are_checked_when_scoring(logs, fitted, method):
+    value_detector = copy.deepcopy(fitted.value_model_).set_params(confidence=2)
+    with pytest.raises(ValueError, match="'confidence' parameter of ParameterValue"):
+        getattr(value_detector, method)(logs[1])
+    model = copy.deepcopy(fitted).set_params(value_model="a detector")
+    if method != "score":  # DeepLog has no score
+        with pytest.raises(ValueError, match="'value_model' parameter of DeepLog"):
+            getattr(model, method)(logs[1])
+
+
+def test_verbose_is_one_progress_bar_read_at_each_call(capsys):
+    events = pd.DataFrame({"key": [1, 2] * 20, "v": np.arange(40.0)})
+    detector = ParameterValueDetector(event="key", **TINY, verbose=1).fit(events)
+    out, err = capsys.readouterr()
+    assert out == "" and "15/15" in err and "loss=" in err
+    assert "train_loss" not in err and "\x1b[" not in err  # no epoch table
+    detector.set_params(verbose=0).partial_fit(events)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_torch_runs_on_n_threads_then_is_restored(monkeypatch):
+    seen = []
+    forward = ValueLSTM.forward
+
+    def recording_forward(module, *args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return forward(module, *args, **kwargs)
+
+    monkeypatch.setattr(ValueLSTM, "forward", recording_forward)
+    events = pd.DataFrame({"key": [1, 2] * 20, "v": np.arange(40.0)})
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        detector = ParameterValueDetector(event="key", **TINY).fit(events)
+        detector.partial_fit(events).predict(events)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)
+    assert seen and set(seen) == {1}
 
 
 @pytest.mark.parametrize(

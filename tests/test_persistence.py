@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import skops.io
+import torch
 from numpy.testing import assert_array_equal
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import make_pipeline
@@ -25,6 +26,7 @@ from sklearn_deeplog import (
     load_model,
     save_model,
 )
+from sklearn_deeplog._network import LogKeyLSTM, ValueLSTM
 from sklearn_deeplog._persistence import (
     _TRUSTED_TYPES,
     _compatible_versions,
@@ -34,6 +36,7 @@ from sklearn_deeplog._persistence import (
 from sklearn_deeplog.datasets import make_logs
 
 TINY = dict(hidden_size=8, num_layers=1, embedding_dim=4, max_epochs=3, top_g=2)
+TINY_VALUES = dict(hidden_size=8, max_epochs=2, min_samples=5, random_state=0)
 
 
 def tiny_pipeline(complete_sessions=False):
@@ -74,6 +77,19 @@ def rewrite_member(path, name, transform):
     with zipfile.ZipFile(path, "w") as archive:
         for member, data in members.items():
             archive.writestr(member, data)
+
+
+def set_saved_attribute(path, name, value):
+    """Alter attribute `name` of the estimator saved alone in `path` to `value`."""
+
+    def alter(data):
+        schema = json.loads(data)
+        node = schema["content"]["content"][name]
+        node["content"] = json.dumps(value)
+        del node["__id__"]  # a value of its own, not shared with equal ones
+        return json.dumps(schema).encode()
+
+    rewrite_member(path, "schema.json", alter)
 
 
 class Payload:
@@ -273,6 +289,77 @@ def test_a_damaged_file_is_reported_as_damaged(model, tmp_path, damage):
         data[start + info.compress_size // 2] ^= 0xFF
     path.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="is damaged"):
+        load_model(path)
+
+
+@pytest.mark.parametrize(
+    "module, params",
+    [
+        (LogKeyLSTM, dict(embedding_dim=3, hidden_size=5, num_layers=1)),
+        (LogKeyLSTM, dict(embedding_dim=4, hidden_size=2, num_layers=3)),
+        (ValueLSTM, dict(n_values=2, embedding_dim=3, hidden_size=5, num_layers=2)),
+    ],
+)
+@pytest.mark.parametrize("n_keys", [1, 7])
+def test_the_state_shapes_a_load_checks_are_those_of_the_module(module, params, n_keys):
+    if module is LogKeyLSTM:
+        params = {**params, "session_end": n_keys > 1}
+    built = module(n_keys=n_keys, **params).state_dict()
+    assert module.state_shapes(n_keys=n_keys, **params) == {
+        name: tuple(tensor.shape) for name, tensor in built.items()
+    }
+
+
+@pytest.mark.parametrize(
+    "name, value, match",
+    [
+        ("hidden_size", 9, "'lstm.weight_ih_l0' has shape \\(32, 4\\), the param"),
+        # 25 GB of weights if the network were built: refused before.
+        ("hidden_size", 100_000_000, "weights do not match the model's parameters"),
+        ("embedding_dim", 5, "'embedding.weight' has shape"),
+        ("top_g", -1, "'top_g' parameter of DeepLogDetector must be"),
+        ("device", 3, "'device' parameter of DeepLogDetector must be"),
+    ],
+)
+def test_an_altered_model_is_reported_as_damaged(model, tmp_path, name, value, match):
+    path = tmp_path / "detector.skops"
+    save_model(model[-1], path)
+    set_saved_attribute(path, name, value)
+    with pytest.raises(ValueError, match=f"is damaged .*{match}"):
+        load_model(path)
+
+
+def test_an_altered_value_model_is_reported_as_damaged(tmp_path):
+    events = pd.DataFrame({"key": [1, 2] * 10, "v": np.arange(20.0)})
+    path = tmp_path / "values.skops"
+    save_model(ParameterValueDetector(event="key", **TINY_VALUES).fit(events), path)
+    set_saved_attribute(path, "num_layers", 2)
+    with pytest.raises(ValueError, match="is damaged .*'lstm.weight_ih_l1' has shape"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("device", ["cuda", "mps", "meta", "nonsense"])
+def test_a_model_saved_on_a_device_not_available_here_loads_on_cpu(
+    model, logs, tmp_path, device, monkeypatch
+):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    path = tmp_path / "detector.skops"
+    save_model(model[-1], path)
+    set_saved_attribute(path, "device_", device)
+    with pytest.warns(UserWarning, match=f"device '{device}'.*loaded on the cpu"):
+        restored = load_model(path)
+    assert restored.device_ == "cpu"
+    windows = model[0].transform(logs[1])
+    assert_array_equal(
+        restored.score_samples(windows), model[-1].score_samples(windows)
+    )
+
+
+def test_deeply_nested_json_is_reported_as_damaged(model, tmp_path):
+    path = tmp_path / "model.skops"
+    save_model(model, path)
+    rewrite_member(path, "schema.json", lambda _: b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(ValueError, match="is damaged .*RecursionError"):
         load_model(path)
 
 
