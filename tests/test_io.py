@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 import gzip
+import io
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -189,6 +191,7 @@ def test_value_columns_are_kept_as_float64_nan_where_not_a_number(tmp_path, fmt)
         {"timestamp": 1, "machine": "a", "event": 5, "size": 10, "ms": "2.5"},
         {"timestamp": 2, "machine": "a", "event": 6, "size": None, "ms": "fast"},
         {"timestamp": 3, "machine": "b", "event": 5, "size": 1e3, "ms": "inf"},
+        {"timestamp": 4, "machine": "b", "event": 6, "size": [1], "ms": {"a": 1}},
     ]
     path = tmp_path / f"events.{fmt}"
     if fmt == "csv":
@@ -197,7 +200,9 @@ def test_value_columns_are_kept_as_float64_nan_where_not_a_number(tmp_path, fmt)
         path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     events = read_events(path, values=["size", "ms"])
     assert list(events.columns) == ["group", "time", "event", "size", "ms"]
-    expected = pd.DataFrame({"size": [10, np.nan, 1e3], "ms": [2.5, np.nan, np.nan]})
+    expected = pd.DataFrame(
+        {"size": [10, np.nan, 1e3, np.nan], "ms": [2.5, np.nan, np.nan, np.nan]}
+    )
     assert_frame_equal(events[["size", "ms"]], expected)
     chunks = pd.concat(read_events(path, values=["size", "ms"], chunksize=2))
     assert_frame_equal(chunks, events)
@@ -236,7 +241,8 @@ def test_iso_dates_become_datetimes(tmp_path):
             "e.csv",
             "timestamp,host,event\n1,m,a\n",
             r"e\.csv: no column 'machine' \(the group column\); the columns are "
-            r"\['timestamp', 'host', 'event'\]\. Pass group=<column>.*or None",
+            r"\['timestamp', 'host', 'event'\]: pass group=<column> to name it, or "
+            r"pass group=None\.$",
         ),
         (
             "e.csv",
@@ -280,7 +286,11 @@ def test_iso_dates_become_datetimes(tmp_path):
             r"line 1: missing event value",
         ),
         ("e.ndjson", "[1]\n", r"line 1: expected a JSON object \{\.\.\.\}.*array"),
-        ("e.json", '{"event": "a"}', r"expected a JSON array.*use read_ndjson"),
+        (
+            "e.json",
+            '{"event": "a"}',
+            r"expected a JSON array.*name the file \.ndjson or pass format='ndjson'",
+        ),
         ("e.json", '[{"event": "a"},\n  }', r"e\.json, line 2, column 3: invalid"),
         ("e.json", '[{"event": "a"}, 2]', r"e\.json, object 2: expected a JSON obj"),
         (
@@ -297,6 +307,44 @@ def test_malformed_input_names_file_line_and_problem(tmp_path, name, text, match
         read_events(path)
     with pytest.raises(ValueError, match=match):
         list(read_events(path, chunksize=1))
+
+
+@pytest.mark.parametrize("fmt, unit", [("ndjson", "line"), ("json", "object")])
+@pytest.mark.parametrize(
+    "field, value, match",
+    [
+        ("event", [1, 2], r"event value \[1, 2\] \(field 'event'\) is a JSON array; "
+         "a log key must be a string or a number"),
+        ("machine", {"id": 7}, r"group value \{\"id\": 7\} \(field 'machine'\) is a "
+         "JSON object; a group must be"),
+        ("event", True, r"event value true \(field 'event'\) is a JSON boolean"),
+        ("timestamp", False, r"time value false \(field 'timestamp'\) is a JSON bool"),
+        ("label", [1], r"label value \[1\] \(field 'label'\) is a JSON array; a "
+         "label must be 0 or 1"),
+        ("event", list(range(30)), r"event value \[0, 1, .*, 10, 1 \.\.\. \(field"),
+    ],
+)  # fmt: skip
+def test_json_arrays_objects_and_booleans_are_not_keys(
+    tmp_path, fmt, unit, field, value, match
+):
+    records = [dict(record) for record in RECORDS]
+    records[2][field] = value
+    path = write(tmp_path / f"e.{fmt}", fmt, records)
+    match = rf"e\.{fmt}, {unit} 3: {match}"
+    with pytest.raises(ValueError, match=match):
+        read_events(path)
+    with pytest.raises(ValueError, match=match):
+        list(read_events(path, chunksize=1))
+
+
+def test_json_labels_may_be_booleans_and_unused_fields_anything(tmp_path):
+    records = [{**record, "label": bool(record["label"])} for record in RECORDS]
+    path = write(tmp_path / "e.ndjson", "ndjson", records)
+    assert_frame_equal(read_events(path), EXPECTED)
+    records[0]["event"] = ["E5"]  # not a column of the event table below
+    path = write(tmp_path / "e.ndjson", "ndjson", records)
+    events = read_events(path, event="machine", group=None)
+    assert events["event"].tolist() == ["m1", "m2", "m1"]
 
 
 def test_undecodable_or_damaged_files(tmp_path):
@@ -317,6 +365,69 @@ def test_missing_file_stays_a_file_not_found_error(tmp_path):
         read_events(tmp_path / "absent.csv")
     with pytest.raises(FileNotFoundError, match="absent.txt"):
         read_txt(tmp_path / "absent.txt", chunksize=10)
+
+
+@pytest.mark.parametrize(
+    "name", ["events.csv", "events.ndjson", "events.csv.gz", "events.json"]
+)
+def test_binary_file_objects_read_as_their_path(tmp_path, name):
+    path = write(tmp_path / name, name.split(".")[1])
+    with open(path, "rb") as file:
+        assert_frame_equal(read_events(file), read_events(path))
+        assert not file.closed
+        file.seek(0)
+        chunks = read_events(file, chunksize=2)
+        assert_frame_equal(pd.concat(chunks), read_events(path))
+        assert not file.closed
+
+
+def test_file_objects_without_a_name_need_a_format_and_are_streams(tmp_path):
+    text = pd.DataFrame(RECORDS).to_csv(index=False).encode()
+    file = io.BytesIO(b"skipped" + text)
+    assert file.read(7) == b"skipped"
+    with pytest.raises(ValueError, match="^<stream>: unknown event file format"):
+        read_events(file)
+    # Chunks read the file twice, both times from where it was.
+    assert_frame_equal(
+        pd.concat(read_events(file, format="csv", chunksize=2)), EXPECTED
+    )
+    assert not file.closed
+    with pytest.raises(ValueError, match=r"^<stream>, line 2: missing event value"):
+        read_csv(io.BytesIO(b"timestamp,machine,event\n1,m,\n"))
+    with open(write(tmp_path / "events.csv", "csv"), encoding="utf-8") as text_file:
+        with pytest.raises(TypeError, match="gives text, not bytes: open the file in"):
+            read_csv(text_file)
+
+
+class ReadOnly:
+    """A binary stream with nothing but a ``read`` method."""
+
+    def __init__(self, data):
+        self._data = io.BytesIO(data)
+
+    def read(self, size=-1):
+        return self._data.read(size)
+
+
+def test_non_seekable_streams_are_read_whole_not_in_chunks(tmp_path):
+    data = gzip.compress(pd.DataFrame(RECORDS).to_csv(index=False).encode())
+    read_end, write_end = os.pipe()
+    os.write(write_end, data)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        assert not pipe.seekable()
+        assert_frame_equal(read_csv(pipe), EXPECTED)
+        assert not pipe.closed
+        with pytest.raises(ValueError, match="not seekable cannot be read in chunks"):
+            read_csv(pipe, chunksize=2)
+    assert_frame_equal(read_events(ReadOnly(data), format="csv"), EXPECTED)
+    match = (
+        r"^<stream>: a stream that is not seekable cannot be read in chunks, which "
+        r"reads it twice; read it whole \(chunksize=None\) or from a file\.$"
+    )
+    for reader in (read_csv, read_ndjson, read_txt):
+        with pytest.raises(ValueError, match=match):
+            reader(ReadOnly(data), chunksize=2)
 
 
 def test_invalid_parameters(tmp_path):

@@ -97,18 +97,56 @@ def log_format_regex(log_format):
     return regex, fields
 
 
+def _is_file_object(path):
+    """Whether `path` is a file object (has a ``read`` method) rather than a path."""
+    return callable(getattr(path, "read", None))
+
+
+class _Borrowed(io.RawIOBase):
+    """A raw binary stream reading the binary file object `file`, left open.
+
+    Buffered, it gives any object with a ``read`` method the interface of a
+    binary file; closing it does not close `file`.
+    """
+
+    def __init__(self, file):
+        self._file = file
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        data = self._file.read(len(buffer))
+        if isinstance(data, str):
+            raise TypeError(
+                "the file object gives text, not bytes: open the file in binary "
+                "mode, e.g. open(path, 'rb')."
+            )
+        buffer[: len(data)] = data
+        return len(data)
+
+
 def _open_text(path, encoding, encoding_errors):
-    """Open `path` for reading text, decompressing gzip, bz2 and xz files."""
-    with open(path, "rb") as raw:
-        magic = raw.read(6)
-    if magic[:2] == b"\x1f\x8b":
-        binary = gzip.open(path, "rb")
-    elif magic[:3] == b"BZh":
-        binary = bz2.open(path, "rb")
-    elif magic == b"\xfd7zXZ\x00":
-        binary = lzma.open(path, "rb")
+    """Open `path` for reading text, decompressing gzip, bz2 and xz files.
+
+    `path` is a path or a binary file object, read from its current position and
+    left open when the text is closed. Compression is detected by magic bytes.
+    """
+    if _is_file_object(path):
+        source = io.BufferedReader(_Borrowed(path))
+        magic = source.peek(6)[:6]  # peeked bytes stay in the buffer, unread
     else:
-        binary = open(path, "rb")
+        with open(path, "rb") as raw:
+            magic = raw.read(6)
+        source = path
+    if magic[:2] == b"\x1f\x8b":
+        binary = gzip.open(source, "rb")
+    elif magic[:3] == b"BZh":
+        binary = bz2.open(source, "rb")
+    elif magic == b"\xfd7zXZ\x00":
+        binary = lzma.open(source, "rb")
+    else:
+        binary = open(path, "rb") if source is path else source
     return io.TextIOWrapper(binary, encoding=encoding, errors=encoding_errors)
 
 

@@ -11,9 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    validate_params,
+)
 
-from ._raw_logs import _open_text
+from ._raw_logs import _is_file_object, _open_text
 
 __all__ = ["read_csv", "read_events", "read_json", "read_ndjson", "read_txt"]
 
@@ -24,7 +29,7 @@ EVENT_TABLE_COLUMNS = ("group", "time", "event", "label")
 # "+", no leading zero) so that distinct keys stay distinct, and fits in int64.
 _INTEGER_KEY = r"-?(?:0|[1-9][0-9]{0,17})"
 
-_PATH = [str, os.PathLike]
+_PATH = [str, os.PathLike, HasMethods(["read"])]
 _CHUNKSIZE = [Interval(Integral, 1, None, closed="left"), None]
 _COLUMN_CONSTRAINTS = {
     "path": _PATH,
@@ -43,6 +48,13 @@ _FORMATS = {
     ".jsonl": "ndjson",
 }
 _COMPRESSIONS = {".gz", ".bz2", ".xz"}
+# What a JSON field of each column of the event table may hold.
+_JSON_SCALARS = {
+    "group": "a group must be a string or a number",
+    "time": "a time must be a number of seconds or an ISO 8601 date string",
+    "event": "a log key must be a string or a number",
+    "label": "a label must be 0 or 1 (or false or true)",
+}
 
 
 @validate_params(
@@ -58,11 +70,13 @@ def read_events(path, *, format=None, chunksize=None, **columns):
 
     Parameters
     ----------
-    path : str or path-like
+    path : str, path-like or binary file
         A ``.csv``, ``.txt``, ``.json``, ``.ndjson`` or ``.jsonl`` file, optionally
-        compressed with a further ``.gz`` (or ``.bz2``, ``.xz``).
+        compressed with a further ``.gz`` (or ``.bz2``, ``.xz``). A binary file
+        object (e.g. ``open(path, "rb")``) is read as by the reader of its format.
     format : {'csv', 'txt', 'json', 'ndjson'}, default=None
-        The format; ``None`` infers it from the suffix.
+        The format; ``None`` infers it from the suffix (of the ``name`` of a file
+        object, which needs `format` when it has no such name).
     chunksize : int, default=None
         If given, return an iterator of event tables of at most this many log
         entries each (see the reader of the format).
@@ -95,13 +109,14 @@ def read_events(path, *, format=None, chunksize=None, **columns):
     4      1     1     11
     """
     if format is None:
-        suffixes = [s.lower() for s in Path(path).suffixes]
+        name = _name(path)
+        suffixes = [s.lower() for s in Path(name).suffixes]
         while suffixes and suffixes[-1] in _COMPRESSIONS:
             suffixes.pop()
         format = _FORMATS.get(suffixes[-1] if suffixes else "")
         if format is None:
             raise ValueError(
-                f"{path}: unknown event file format; name the file .csv, .txt, "
+                f"{name}: unknown event file format; name the file .csv, .txt, "
                 ".json, .ndjson or .jsonl (optionally .gz), or pass format=."
             )
     if format == "txt":
@@ -129,8 +144,11 @@ def read_csv(
 
     Parameters
     ----------
-    path : str or path-like
-        The file, UTF-8 text; gzip, bzip2 and xz files are decompressed.
+    path : str, path-like or binary file
+        The file, UTF-8 text; gzip, bzip2 and xz files are decompressed. A binary
+        file object (with a ``read`` method, e.g. ``open(path, "rb")``) is read
+        from its current position and left open; with `chunksize` it must be
+        seekable.
     time : str or None, default='timestamp'
         Column of the entry's time: numbers (seconds) or ISO 8601 dates.
         ``None`` when the file has none.
@@ -211,8 +229,8 @@ def read_csv(
                 return
             except pd.errors.ParserError as err:
                 raise ValueError(
-                    f"{path}: not a valid CSV file ({str(err).strip()}); check "
-                    "the number of fields and the quotes on that line."
+                    f"{_name(path)}: not a valid CSV file ({str(err).strip()}); "
+                    "check the number of fields and the quotes on that line."
                 ) from err
 
     names = {"group": group, "time": time, "event": event, "label": label}
@@ -236,8 +254,11 @@ def read_ndjson(
 
     Parameters
     ----------
-    path : str or path-like
-        The file, UTF-8 text; gzip, bzip2 and xz files are decompressed.
+    path : str, path-like or binary file
+        The file, UTF-8 text; gzip, bzip2 and xz files are decompressed. A binary
+        file object (with a ``read`` method, e.g. ``open(path, "rb")``) is read
+        from its current position and left open; with `chunksize` it must be
+        seekable.
     time, group, event, label : str or None
         Field names, with the defaults and meaning of :func:`read_csv`.
     values : list of str, default=()
@@ -256,8 +277,9 @@ def read_ndjson(
     Raises
     ------
     ValueError
-        If a line is not a JSON object, or a field is missing or malformed; the
-        message names the file and the line (1-based).
+        If a line is not a JSON object, or a field is missing or malformed
+        (e.g. an array or object as a key, or a boolean other than a label);
+        the message names the file and the line (1-based).
 
     Examples
     --------
@@ -274,14 +296,16 @@ def read_ndjson(
     1    m2   1.5     22
     """
 
+    names = {"group": group, "time": time, "event": event, "label": label}
+    name = _name(path)
+
     def frames(chunksize):
         with _reading(path) as file:
             lines = ((n, line) for n, line in enumerate(file, 1) if line.strip())
-            records = (_json_line(path, n, line) for n, line in lines)
+            records = (_json_line(name, n, line, names) for n, line in lines)
             for batch in _batches(records, chunksize):
                 yield _records_frame(batch)
 
-    names = {"group": group, "time": time, "event": event, "label": label}
     return _event_tables(path, frames, names, chunksize, values=values)
 
 
@@ -303,8 +327,10 @@ def read_json(
 
     Parameters
     ----------
-    path : str or path-like
-        The file, UTF-8 text; gzip, bzip2 and xz files are decompressed.
+    path : str, path-like or binary file
+        The file, UTF-8 text; gzip, bzip2 and xz files are decompressed. A binary
+        file object (with a ``read`` method, e.g. ``open(path, "rb")``) is read
+        from its current position and left open.
     time, group, event, label : str or None
         Field names, with the defaults and meaning of :func:`read_csv`.
     values : list of str, default=()
@@ -322,7 +348,8 @@ def read_json(
     ------
     ValueError
         If the file is not a JSON array of objects, or a field is missing or
-        malformed; the message names the file and the object (1-based).
+        malformed (as in :func:`read_ndjson`); the message names the file and
+        the object (1-based).
 
     Examples
     --------
@@ -338,31 +365,35 @@ def read_json(
     0     3   open      0
     1     4  close      1
     """
+    name = _name(path)
     with _reading(path) as file:
         text = file.read()
     try:
         objects = json.loads(text) if text.strip() else []
     except json.JSONDecodeError as err:
         raise ValueError(
-            f"{path}, line {err.lineno}, column {err.colno}: invalid JSON: "
+            f"{name}, line {err.lineno}, column {err.colno}: invalid JSON: "
             f"{err.msg}. The file must hold one JSON array of objects."
         ) from err
     if not isinstance(objects, list):
         raise ValueError(
-            f"{path}: expected a JSON array of objects, got a JSON "
+            f"{name}: expected a JSON array of objects, got a JSON "
             f"{_json_type(objects)}; for one object per line, name the file "
-            ".ndjson or use read_ndjson."
+            ".ndjson or pass format='ndjson'."
         )
+
+    names = {"group": group, "time": time, "event": event, "label": label}
 
     def frames(chunksize):
         records = (
-            _json_record(path, n, o, unit="object") for n, o in enumerate(objects, 1)
+            _json_record(name, n, o, names, unit="object")
+            for n, o in enumerate(objects, 1)
         )
         for batch in _batches(records, chunksize):
             yield _records_frame(batch)
 
-    names = {"group": group, "time": time, "event": event, "label": label}
-    return _event_tables(path, frames, names, chunksize, unit="object", values=values)
+    # The file is read: the chunks are cut from `objects`, not read again.
+    return _event_tables(name, frames, names, chunksize, unit="object", values=values)
 
 
 @validate_params(
@@ -378,8 +409,11 @@ def read_txt(path, *, chunksize=None):
 
     Parameters
     ----------
-    path : str or path-like
-        The file, UTF-8 text; gzip, bzip2 and xz files are decompressed.
+    path : str, path-like or binary file
+        The file, UTF-8 text; gzip, bzip2 and xz files are decompressed. A binary
+        file object (with a ``read`` method, e.g. ``open(path, "rb")``) is read
+        from its current position and left open; with `chunksize` it must be
+        seekable.
     chunksize : int, default=None
         If given, return an iterator of event tables of whole sessions, each of
         at most this many log entries, except that a session longer than
@@ -436,8 +470,9 @@ def _event_tables(path, frames, names, chunksize, unit="line", values=()):
 
     Parameters
     ----------
-    path : str or path-like
-        The file, for error messages.
+    path : str, path-like or binary file
+        The file that `frames` reads, named in error messages. A file object is
+        sought back to its position before the second pass of `chunksize`.
     frames : callable
         ``frames(chunksize)`` reads the file and yields, per chunk (one chunk if
         `chunksize` is None), the raw frame of its entries and the line (or
@@ -456,13 +491,19 @@ def _event_tables(path, frames, names, chunksize, unit="line", values=()):
     events : pandas.DataFrame or iterator of pandas.DataFrame
         The table, or an iterator of the tables of the chunks.
     """
-    parts = list(frames(None)) if chunksize is None else frames(chunksize)
-    schema = _Schema(path, names, unit, list(values))
+    if chunksize is None:
+        parts = list(frames(None))
+    else:
+        start = _start(path)
+        parts = frames(chunksize)
+    schema = _Schema(_name(path), names, unit, list(values))
     for frame, _ in parts:
         schema.observe(frame)
     schema.check()
     if chunksize is None:
         return schema.table(*parts[0], start=0)
+    if start is not None:
+        path.seek(start)
     return schema.tables(frames(chunksize))
 
 
@@ -473,8 +514,8 @@ class _Schema:
     the types of the whole file's table.
     """
 
-    def __init__(self, path, names, unit, values):
-        self.path, self.names, self.unit, self.values = path, names, unit, values
+    def __init__(self, name, names, unit, values):
+        self.path, self.names, self.unit, self.values = name, names, unit, values
         self.columns = {}  # the file's columns, in order (a dict as ordered set)
         self.n_entries = 0
         self.integer_keys = {"group": True, "event": True}
@@ -522,10 +563,10 @@ class _Schema:
         for column in ("group", "time", "event"):
             name = self.names[column]
             if name is not None and name not in self.columns:
-                hint = "" if column == "event" else ", or None if there is none"
+                hint = "" if column == "event" else f", or pass {column}=None"
                 raise ValueError(
                     f"{self.path}: no column {name!r} (the {column} column); the "
-                    f"columns are {list(self.columns)}. Pass {column}=<column> to "
+                    f"columns are {list(self.columns)}: pass {column}=<column> to "
                     f"name it{hint}."
                 )
 
@@ -651,7 +692,7 @@ def _batches(items, chunksize, size=lambda item: 1):
         yield batch
 
 
-def _json_line(path, number, line):
+def _json_line(path, number, line, names):
     """The ``(number, object)`` of line `number` of an NDJSON file."""
     try:
         record = json.loads(line)
@@ -660,16 +701,31 @@ def _json_line(path, number, line):
             f"{path}, line {number}, column {err.colno}: invalid JSON: {err.msg}. "
             "Each line must hold one JSON object."
         ) from err
-    return _json_record(path, number, record, unit="line")
+    return _json_record(path, number, record, names, unit="line")
 
 
-def _json_record(path, number, record, unit):
-    """``(number, record)``, checking that `record` is a JSON object."""
+def _json_record(path, number, record, names, unit):
+    """``(number, record)``, checking that `record` is a JSON object.
+
+    The fields that `names` gives to the columns of the event table must not
+    hold an array or an object, nor a boolean but for the label.
+    """
     if not isinstance(record, dict):
         raise ValueError(
             f"{path}, {unit} {number}: expected a JSON object {{...}} per log "
             f"entry, got a JSON {_json_type(record)}."
         )
+    for column, name in names.items():
+        value = record.get(name)
+        if isinstance(value, list | dict) or (
+            isinstance(value, bool) and column != "label"
+        ):
+            text = json.dumps(value)
+            raise ValueError(
+                f"{path}, {unit} {number}: {column} value "
+                f"{text if len(text) <= 40 else text[:36] + ' ...'} (field "
+                f"{name!r}) is a JSON {_json_type(value)}; {_JSON_SCALARS[column]}."
+            )
     return number, record
 
 
@@ -683,6 +739,27 @@ def _records_frame(batch):
     return pd.DataFrame([r for _, r in batch]), np.array([n for n, _ in batch])
 
 
+def _name(path):
+    """How messages name `path`: a file object by its ``name``, else ``<stream>``."""
+    if not _is_file_object(path):
+        return path
+    name = getattr(path, "name", None)
+    return name if isinstance(name, str | os.PathLike) else "<stream>"
+
+
+def _start(path):
+    """The position of file object `path`, to read it twice; None for a path."""
+    if not _is_file_object(path):
+        return None
+    if not (hasattr(path, "seekable") and path.seekable()):
+        raise ValueError(
+            f"{_name(path)}: a stream that is not seekable cannot be read in "
+            "chunks, which reads it twice; read it whole (chunksize=None) or from "
+            "a file."
+        )
+    return path.tell()
+
+
 @contextmanager
 def _reading(path):
     """Open `path` as text, turning decoding errors into ValueErrors."""
@@ -691,9 +768,9 @@ def _reading(path):
             yield file
         except UnicodeDecodeError as err:
             raise ValueError(
-                f"{path}: not UTF-8 text ({err}); convert the file to UTF-8."
+                f"{_name(path)}: not UTF-8 text ({err}); convert the file to UTF-8."
             ) from err
         except (EOFError, OSError, zlib.error, lzma.LZMAError) as err:
             raise ValueError(
-                f"{path}: cannot read the file, damaged or truncated ({err})."
+                f"{_name(path)}: cannot read the file, damaged or truncated ({err})."
             ) from err
