@@ -16,6 +16,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._optional import import_optional
 from ._persistence import _check_saved_version, _current_version
 
 __all__ = ["DEFAULT_MASKING", "UNKNOWN_TEMPLATE", "LogTemplateMiner"]
@@ -108,20 +109,13 @@ DEFAULT_MASKING = (
 # A run of the same mask separated by blanks or commas: a list of values.
 _MASK_LIST = re.compile(r"(<([^<>\s]+)>)(?:,?\s+<\2>)+")
 
-_INSTALL_HINT = (
-    "LogTemplateMiner needs drain3: install it with "
-    '`pip install "sklearn-deeplog[parse]"` (or `pip install drain3`).'
-)
-
-
 def _import_drain3():
-    """The drain3 pieces the miner uses, with an install hint when missing."""
-    try:
-        from drain3 import TemplateMiner
-        from drain3.masking import MaskingInstruction
-        from drain3.template_miner_config import TemplateMinerConfig
-    except ImportError as err:
-        raise ImportError(_INSTALL_HINT) from err
+    """The drain3 pieces the miner uses, with the command installing it if missing."""
+    import_optional("drain3", needed_by="LogTemplateMiner", extra="parse")
+    from drain3 import TemplateMiner
+    from drain3.masking import MaskingInstruction
+    from drain3.template_miner_config import TemplateMinerConfig
+
     return TemplateMiner, TemplateMinerConfig, MaskingInstruction
 
 

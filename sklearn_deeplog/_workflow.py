@@ -10,6 +10,7 @@ import math
 import textwrap
 from numbers import Integral, Real
 from pathlib import Path
+from xml.etree.ElementTree import ParseError
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from ._optional import import_optional
 from ._windower import NO_EVENT, SESSION_END, SequenceWindower, is_marker
 
 __all__ = ["START", "END", "Workflow", "diagnose", "read_workflow"]
@@ -28,30 +30,54 @@ START = NO_EVENT
 #: :data:`SESSION_END` marker).
 END = SESSION_END
 
-_INSTALL_HINT = (
-    "The workflow model needs networkx (and matplotlib to draw, pydot for DOT "
-    'files): install them with `pip install "sklearn-deeplog[workflow]"`.'
-)
 # Node ids of START and END in GraphML and DOT files.
 _MARKER_IDS = {"start": "START", "end": "END"}
+# Suffixes of the files Workflow.write writes other than pictures.
+_GRAPH_SUFFIXES = {".graphml": "graphml", ".dot": "dot", ".gv": "dot"}
 
 
 def _import_networkx():
-    """networkx, with an install hint when missing."""
-    try:
-        import networkx
-    except ImportError as err:
-        raise ImportError(_INSTALL_HINT) from err
-    return networkx
+    """networkx, with the command installing it when missing."""
+    return import_optional("networkx", needed_by="Workflow", extra="workflow")
 
 
 def _import_pyplot():
-    """matplotlib.pyplot, with an install hint when missing."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as err:
-        raise ImportError(_INSTALL_HINT) from err
-    return plt
+    """matplotlib.pyplot, with the command installing it when missing."""
+    return import_optional(
+        "matplotlib.pyplot", needed_by="Drawing a workflow", extra="workflow"
+    )
+
+
+def _output_format(path):
+    """The format of :meth:`Workflow.write`, from the suffix of `path`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write.
+
+    Returns
+    -------
+    format : {"graphml", "dot", "picture"}
+        The format to write.
+
+    Raises
+    ------
+    ValueError
+        If the suffix is none of the supported ones, listing them.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix in _GRAPH_SUFFIXES:
+        return _GRAPH_SUFFIXES[suffix]
+    pictures = _import_pyplot().FigureCanvasBase.get_supported_filetypes()
+    if suffix[1:] not in pictures:
+        suffixes = [*_GRAPH_SUFFIXES, *sorted(f".{picture}" for picture in pictures)]
+        found = f"the suffix {suffix!r}" if suffix else "no suffix"
+        raise ValueError(
+            f"{path}: cannot write a workflow to a file with {found}; name it "
+            f"with one of {', '.join(suffixes)}."
+        )
+    return "picture"
 
 
 class Workflow(BaseEstimator):
@@ -400,25 +426,28 @@ class Workflow(BaseEstimator):
         -------
         self : Workflow
             The workflow.
+
+        Raises
+        ------
+        ValueError
+            If the suffix of `path` is none of those above; the message lists
+            them.
+        ImportError
+            If networkx, or pydot for DOT files, or matplotlib for pictures, is
+            not installed; the message says how to install it.
         """
         nx = _import_networkx()
         check_is_fitted(self)
-        suffix = Path(path).suffix.lower()
-        if suffix == ".graphml":
+        output = _output_format(path)
+        if output == "graphml":
             nx.write_graphml(_exported(nx, self.graph_, labels), path)
-        elif suffix in (".dot", ".gv"):
-            try:
-                from networkx.drawing.nx_pydot import write_dot
-            except ImportError as err:  # pragma: no cover - depends on networkx
-                raise ImportError(_INSTALL_HINT) from err
+        elif output == "dot":
+            import_optional("pydot", needed_by="Writing DOT files", extra="workflow")
             graph = _exported(nx, self._workflow(), labels)
             for _, _, data in graph.edges(data=True):
                 data["label"] = f"{data['frequency']:.2f}"
                 data["penwidth"] = f"{0.8 + 3 * data['frequency']:.2f}"
-            try:
-                write_dot(graph, path)
-            except ModuleNotFoundError as err:
-                raise ImportError(_INSTALL_HINT) from err
+            nx.nx_pydot.write_dot(graph, path)
         else:
             plt = _import_pyplot()
             ax = self.draw(labels=labels)
@@ -443,6 +472,12 @@ def read_workflow(path):
     workflow : Workflow
         The fitted workflow, as it was saved.
 
+    Raises
+    ------
+    ValueError
+        If the file is not GraphML, or is GraphML but not a workflow saved by
+        :meth:`Workflow.write`; the message says what is wrong.
+
     Examples
     --------
     >>> import tempfile
@@ -458,13 +493,16 @@ def read_workflow(path):
     [-inf, 1.0, 2.0, inf]
     """
     nx = _import_networkx()
-    saved = nx.read_graphml(path)
-    if "min_frequency" not in saved.graph or not all(
-        "role" in data for data in saved.nodes.values()
-    ):
+    try:
+        saved = nx.read_graphml(path)
+    except (ParseError, nx.NetworkXException, LookupError, ValueError) as err:
+        problem = f"not GraphML: {err}"
+    else:
+        problem = _saved_workflow_problem(saved)
+    if problem is not None:
         raise ValueError(
-            f"{path} is not a workflow written by Workflow.write or "
-            "'sklearn-deeplog workflow'."
+            f"{path} is not a GraphML workflow written by Workflow.write or "
+            f"'sklearn-deeplog workflow' ({problem})."
         )
     node = {
         name: {"start": START, "end": END}.get(data["role"], data.get("key"))
@@ -593,6 +631,48 @@ def diagnose(detector, X, *, workflow=None, k=None):
             transition_frequency=[data["frequency"] for data in seen],
         )
     return diagnosis
+
+
+def _saved_workflow_problem(saved):
+    """What keeps a graph read from GraphML from being a saved workflow, or None.
+
+    Parameters
+    ----------
+    saved : networkx.Graph
+        The graph of the file.
+
+    Returns
+    -------
+    problem : str or None
+        The first problem found, for an error message; None for a workflow.
+    """
+    if not saved.is_directed() or saved.is_multigraph():
+        return "not a directed graph without parallel edges"
+    if not isinstance(saved.graph.get("min_frequency"), Real):
+        return "no number min_frequency in the graph's attributes"
+    roles = []
+    for name, data in saved.nodes(data=True):
+        roles.append(data.get("role"))
+        if roles[-1] not in ("start", "end", "key"):
+            return f"node {name!r} has no role start, end or key"
+        if roles[-1] == "key" and "key" not in data:
+            return f"key node {name!r} has no key"
+        if not isinstance(data.get("count"), Integral):
+            return f"node {name!r} has no integer count"
+    for role in ("start", "end"):
+        if roles.count(role) != 1:
+            return f"{roles.count(role)} nodes of role {role}, not one"
+    for source, target, data in saved.edges(data=True):
+        if not (
+            isinstance(data.get("count"), Integral)
+            and isinstance(data.get("frequency"), Real)
+            and isinstance(data.get("workflow"), bool)
+        ):
+            return (
+                f"edge {source!r} -> {target!r} lacks an integer count, a "
+                "frequency or a boolean workflow"
+            )
+    return None
 
 
 def _main_path(nx, workflow):
