@@ -9,12 +9,17 @@ group's entries appear in time order in the file (see ``_windowed_chunks``);
 
 import argparse
 import bz2
+import contextlib
+import functools
 import gzip
 import itertools
 import json
 import lzma
 import os
+import re
+import signal
 import sys
+import threading
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,11 +32,13 @@ from tqdm import tqdm
 from . import __version__
 from ._deeplog import DeepLog, combine_decisions
 from ._detector import DeepLogDetector
+from ._outputs import check_output, output_target, replacing, writing_text
 from ._parameter_values import ParameterValueDetector
 from ._persistence import load_model, save_model
 from ._sessions import aggregate_sessions
 from ._windower import SequenceWindower, _column, _group_time_order, _seconds
 from ._workflow import Workflow, _key_text, diagnose, read_workflow
+from .io import read_events
 
 __all__ = ["build_parser", "main"]
 
@@ -39,6 +46,19 @@ __all__ = ["build_parser", "main"]
 _FOREIGN_KEY_WARNING = r"X holds (string|number) log keys"
 # Columns of the event tables the readers produce.
 _GROUP, _TIME, _EVENT, _LABEL = "group", "time", "event", "label"
+# Columns that detect adds to the entries it writes.
+_RESULT_COLUMNS = (
+    "score",
+    "anomaly",
+    "expected",
+    "flagged_by",
+    "diverged_after",
+    "diverged_to",
+    "usual_next",
+    "transition_count",
+)
+# Columns holding lists, written as JSON text in CSV.
+_LIST_COLUMNS = ("expected", "usual_next")
 # Compressed outputs, by suffix.
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 
@@ -50,6 +70,7 @@ _IN_CHUNKS = (
     "than memory.)"
 )
 _WHOLE_FILE = "The whole file is read into memory."
+_INPUT_HELP = "event file: .csv, .txt, .json, .ndjson (.gz, .bz2, .xz too)"
 _NOTHING = object()  # the end of an iterator
 
 
@@ -96,6 +117,7 @@ def build_parser():
         help="with --values, an entry's values are anomalous beyond this "
         "confidence level (default: %(default)s)",
     )
+    _add_threads(train)
     _add_quiet(train)
 
     detect = commands.add_parser(
@@ -107,7 +129,7 @@ def build_parser():
         "rows are then not in file order, and their group and time identify them.",
     )
     _add_model(detect)
-    _add_input(detect)
+    _add_input(detect, label="none")
     detect.add_argument(
         "-o", "--output", default="-", help="CSV or NDJSON file (default: stdout)"
     )
@@ -132,6 +154,7 @@ def build_parser():
         "that usually follow there and how often training saw the transition",
     )
     _add_chunksize(detect)
+    _add_threads(detect)
     _add_quiet(detect)
 
     evaluate = commands.add_parser(
@@ -141,8 +164,9 @@ def build_parser():
         f"(groups), of a labelled event file. {_IN_CHUNKS}",
     )
     _add_model(evaluate)
-    _add_input(evaluate)
+    _add_input(evaluate, label="label")
     _add_chunksize(evaluate)
+    _add_threads(evaluate)
     _add_quiet(evaluate)
 
     update = commands.add_parser(
@@ -163,6 +187,7 @@ def build_parser():
         help="partial_fit passes at most; stops once every entry is normal "
         "(default: %(default)s)",
     )
+    _add_threads(update)
     _add_quiet(update)
 
     workflow = commands.add_parser(
@@ -200,6 +225,7 @@ def build_parser():
         help="training epochs (default: %(default)s)",
     )
     demo.add_argument("--random-state", type=int, default=0)
+    _add_threads(demo)
     _add_quiet(demo)
     return parser
 
@@ -215,26 +241,91 @@ def main(argv=None):
     Returns
     -------
     status : int
-        0 on success, 1 on a data or model error, 2 on a usage error.
+        0 on success, 1 on a data or model error, 2 on a usage error, 130 when
+        interrupted by Ctrl-C (SIGINT) and 143 when terminated (SIGTERM): an
+        interrupted command writes nothing, and leaves existing files as they were.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    prefix = f"sklearn-deeplog {args.command}"
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _stopped_by_signals():
+            warnings.showwarning = functools.partial(_show_warning, prefix)
             # _match_keys gave the keys the model's type: one of another is new.
             warnings.filterwarnings("ignore", message=_FOREIGN_KEY_WARNING)
             _COMMANDS[args.command](args)
-    except (ValueError, TypeError, OSError, KeyError) as err:
-        print(f"sklearn-deeplog {args.command}: error: {err}", file=sys.stderr)
+    except _Stopped as stop:
+        name = signal.Signals(stop.signum).name
+        print(f"{prefix}: stopped by {name}; no file was written.", file=sys.stderr)
+        return 128 + stop.signum
+    except ImportError as err:
+        print(f"{prefix}: error: {err}", file=sys.stderr)
+        return 1
+    except RecursionError:
+        print(f"{prefix}: error: a file is nested too deeply to read.", file=sys.stderr)
+        return 1
+    except Exception as err:  # a line for the user, never a traceback
+        message = " ".join(_as_options(str(err)).split())
+        if not isinstance(err, (ValueError, TypeError, OSError, KeyError)):
+            message = f"{type(err).__name__}: {message}"
+        print(f"{prefix}: error: {message}", file=sys.stderr)
         return 1
     return 0
+
+
+class _Stopped(BaseException):
+    """Raised in the main thread on SIGINT or SIGTERM.
+
+    Not a KeyboardInterrupt: skorch ends training on one and returns normally,
+    which would save an under-trained model.
+    """
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def _stopped_by_signals():
+    """Turn SIGINT and SIGTERM into :class:`_Stopped`, once; restore on exit."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set in the main thread
+        return
+    signals = (signal.SIGINT, signal.SIGTERM)
+
+    def stop(signum, frame):
+        for other in signals:  # a second signal must not interrupt the cleanup
+            signal.signal(other, signal.SIG_IGN)
+        raise _Stopped(signum)
+
+    previous = {signum: signal.signal(signum, stop) for signum in signals}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _show_warning(prefix, message, category, filename, lineno, file=None, line=None):
+    """Print a warning as one line for the user, without Python source."""
+    print(f"{prefix}: warning: {_as_options(str(message))}", file=sys.stderr)
+
+
+def _as_options(message):
+    """Say the Python arguments that messages advise as command-line options."""
+    message = re.sub(r"pass (\w+)=None", r"pass --\1 none", message)
+    message = re.sub(r"pass (\w+)=<column>", r"pass --\1 COLUMN", message)
+    message = re.sub(r"pass format='(\w+)'", r"pass --format \1", message)
+    return message.replace("pass format=", "pass --format")
 
 
 # -- commands --------------------------------------------------------------------
 
 
 def _train(args):
+    check_output(args.model, {"input": args.input}, option="-o")
     events = _read(args, values=args.values)
+    _say(args, f"training on {len(events):,} log entries")
     windower = SequenceWindower(
         window=args.window,
         event=_EVENT,
@@ -252,8 +343,9 @@ def _train(args):
         batch_size=args.batch_size,
         lr=args.lr,
         device=args.device,
+        n_threads=args.threads,
         random_state=args.random_state,
-        verbose=0 if args.quiet else 1,
+        verbose=_verbose(args),
     )
     model = Pipeline([("windower", windower), ("detector", detector)])
     if args.values is not None:
@@ -266,26 +358,33 @@ def _train(args):
                 values=args.values,
                 confidence=args.confidence,
                 device=args.device,
+                n_threads=args.threads,
                 random_state=args.random_state,
-                verbose=0 if args.quiet else 1,
+                verbose=_verbose(args),
             ),
         )
     model.fit(_features(events))
-    save_model(model, args.model)
+    save_model(model, output_target(args.model))
     _say(args, f"trained on {len(events):,} log entries; model saved to {args.model}")
 
 
 def _detect(args):
-    model = _load(args.model)
+    inputs = {"input": args.input, "model": args.model, "workflow": args.workflow}
+    check_output(args.output, inputs, option="-o")
+    model = _load(args)
     detector = _key_model(model)[-1]
     workflow = None if args.workflow is None else read_workflow(args.workflow)
-    tables = _read_chunks(args, model)
     output_format = args.output_format or _output_format(args.output)
+    opener = _OPENERS.get(Path(args.output).suffix.lower(), open)
     n_entries = n_flagged = 0
-    with _output(args.output) as file, _progress(args) as progress:
+    with (
+        _progress(args) as progress,
+        _read_chunks(args, model, progress) as tables,
+        writing_text(args.output, opener) as file,
+    ):
         for entries, windows, scores, flagged_by in _scored_chunks(model, tables):
             written = np.full(len(scores), True) if args.all else scores < 0
-            results = _features(entries)[written].assign(
+            results = _named_as_input(entries[written], args).assign(
                 score=scores[written],
                 anomaly=scores[written] < 0,
                 expected=_expected(detector, windows[written], args.top_k),
@@ -299,21 +398,25 @@ def _detect(args):
             _write(results, file, output_format, header=not n_entries)
             n_entries += len(entries)
             n_flagged += int((scores < 0).sum())
-            progress.update(len(entries))
     _say(args, f"{n_flagged:,} of {n_entries:,} entries flagged")
 
 
 def _evaluate(args):
-    model = _load(args.model)
-    tables = _read_chunks(args, model)
-    first = next(tables)
-    if _LABEL not in first:
+    if args.label is None:
         raise ValueError(
-            f"{args.input} has no label column: evaluate needs one label per entry "
-            "(1 anomalous, 0 normal)."
+            "evaluate needs the label of each entry (1 anomalous, 0 normal): name "
+            "its column with --label COLUMN."
         )
+    model = _load(args)
     entries_counts, sessions = np.zeros((2, 2), dtype=np.int64), None
-    with _progress(args) as progress:
+    with _progress(args) as progress, _read_chunks(args, model, progress) as tables:
+        first = next(tables)
+        if _LABEL not in first:
+            raise ValueError(
+                f"{args.input} has no label column {args.label!r}: evaluate needs "
+                "one label per entry (1 anomalous, 0 normal); name its column with "
+                "--label."
+            )
         for entries, _, scores, _ in _scored_chunks(
             model, itertools.chain([first], tables)
         ):
@@ -322,7 +425,6 @@ def _evaluate(args):
             entries_counts += _confusion(labels, flagged)
             if _GROUP in entries:
                 sessions = _flag_sessions(sessions, entries[_GROUP], labels, flagged)
-            progress.update(len(entries))
     rows = [("entries", entries_counts)]
     if sessions is not None:
         rows.append(("sessions", _confusion(sessions[_LABEL], sessions["flagged"])))
@@ -330,7 +432,10 @@ def _evaluate(args):
 
 
 def _update(args):
-    model = _load(args.model)
+    output = args.model if args.output is None else args.output
+    # In place by default: the model is replaced only once the update is complete.
+    check_output(output, {"input": args.input}, option="-o")
+    model = _load(args)
     events = _read(args, model)
     features = _features(events)
     key_model, value_model = _key_model(model), _value_model(model)
@@ -347,8 +452,7 @@ def _update(args):
         value_model.partial_fit(features)
         n_updates += 1
     flagged = int((model.predict(features) == -1).sum())
-    output = args.output or args.model
-    save_model(model, output)
+    save_model(model, output_target(output))
     _say(
         args,
         f"{n_updates} update(s): {flagged_before:,} -> {flagged:,} of "
@@ -357,6 +461,11 @@ def _update(args):
 
 
 def _workflow(args):
+    targets = [output_target(path) for path in args.output]
+    if len(set(targets)) < len(targets):
+        raise ValueError("-o names the same file twice; name each output once.")
+    for path in args.output:
+        check_output(path, {"input": args.input}, option="-o")
     events = _read(args)
     workflow = Workflow(
         event=_EVENT,
@@ -364,8 +473,9 @@ def _workflow(args):
         time=_TIME if _TIME in events else None,
         min_frequency=args.min_frequency,
     ).fit(_features(events))
-    for path in args.output:
-        workflow.write(path)
+    with contextlib.ExitStack() as outputs:  # all files move into place, or none
+        for path in args.output:
+            workflow.write(outputs.enter_context(replacing(path)))
     _say(
         args,
         f"workflow of {workflow.graph_.number_of_nodes() - 2} keys written to "
@@ -377,7 +487,9 @@ def _demo(args):
     from .datasets import load_hdfs
 
     data = load_hdfs(as_frame=True)
-    events, subset = data.data, data.subset
+    # Keys as 'train' learns them, so that the demo's numbers are those of
+    # 'train' and 'evaluate' on the same sessions.
+    events, subset = _match_keys(data.data, None), data.subset
     model = Pipeline(
         [
             (
@@ -390,8 +502,9 @@ def _demo(args):
                 "detector",
                 DeepLogDetector(
                     max_epochs=args.epochs,
+                    n_threads=args.threads,
                     random_state=args.random_state,
-                    verbose=0 if args.quiet else 1,
+                    verbose=_verbose(args),
                 ),
             ),
         ]
@@ -420,13 +533,51 @@ _COMMANDS = {
 # -- arguments -------------------------------------------------------------------
 
 
-def _add_input(parser, help="event file: .csv, .txt, .json, .ndjson (.gz too)"):
+def _add_input(parser, help=_INPUT_HELP, label=None):
+    """The input file, its format and the names of its columns.
+
+    `label` is the default label column; None when the command reads no labels.
+    """
     parser.add_argument("input", help=help)
     parser.add_argument(
         "--format",
         choices=["csv", "txt", "json", "ndjson"],
         help="input format (default: from the file's suffix)",
     )
+    columns = parser.add_argument_group(
+        "columns",
+        "the input's columns (CSV) or fields (JSON, NDJSON) by name, or 'none' for "
+        "a file without one; .txt files have none to name",
+    )
+    names = [
+        ("--event", "event", "the log key"),
+        ("--group", "machine", "the machine or session (none: one single stream)"),
+        ("--time", "timestamp", "the time, seconds or ISO 8601 (none: file order)"),
+    ]
+    if label is not None:
+        names.append(
+            (
+                "--label",
+                label,
+                "the label, 1 anomalous or 0 normal (detect copies it to its "
+                "output, which evaluate reads)",
+            )
+        )
+    for flag, default, help in names:
+        columns.add_argument(
+            flag,
+            type=_column_name,
+            default=default,
+            metavar="COLUMN",
+            help=f"{help} (default: {default})",
+        )
+    if label is None:
+        parser.set_defaults(label=None)
+
+
+def _column_name(text):
+    """A column name of the command line: ``none`` is None."""
+    return None if text.lower() == "none" else text
 
 
 def _add_model(parser):
@@ -437,7 +588,9 @@ def _add_chunksize(parser):
     parser.add_argument(
         "--chunksize",
         type=_positive_int,
-        default=1_000_000,
+        # As fast as a million, in less memory, and the progress bar moves
+        # about once a second (HDFS, two cores).
+        default=100_000,
         help="log entries read and scored at a time; memory holds two chunks and "
         "the last window of entries of each group (default: %(default)s)",
     )
@@ -446,6 +599,16 @@ def _add_chunksize(parser):
 def _add_quiet(parser):
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="no progress or summary"
+    )
+
+
+def _add_threads(parser):
+    parser.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=DeepLogDetector().n_threads,
+        help="torch threads on the cpu; one is fastest for DeepLog's small "
+        "networks (default: %(default)s)",
     )
 
 
@@ -490,33 +653,99 @@ def _read(args, model=None, values=None):
 
     It holds the `values` columns, by default those of `model`'s value model.
     """
-    from .io import read_events
-
     values = _value_columns(model) if values is None else values
-    events = read_events(args.input, format=args.format, **_value_option(values))
+    events = read_events(args.input, format=args.format, **_columns(args, values))
     return _match_keys(events, model)
 
 
-def _read_chunks(args, model):
+@contextmanager
+def _read_chunks(args, model, progress):
     """The event tables of the input file's chunks, keys matched to `model`'s.
 
     The file is checked (it exists, has entries and the columns) at once, before
-    the first chunk is read.
+    the first chunk is read; `progress` follows the bytes read.
     """
-    from .io import read_events
+    with open(args.input, "rb") as file:
+        tables = read_events(
+            _ProgressReader(file, progress),
+            format=args.format,
+            chunksize=args.chunksize,
+            **_columns(args, _value_columns(model)),
+        )
+        yield (_match_keys(table, model) for table in tables)
 
-    tables = read_events(
-        args.input,
-        format=args.format,
-        chunksize=args.chunksize,
-        **_value_option(_value_columns(model)),
-    )
-    return (_match_keys(table, model) for table in tables)
+
+class _ProgressReader:
+    """A binary file whose reads move a progress bar over its bytes.
+
+    The event readers read a file twice in chunks: once to check it and fix the
+    types of its columns, then to read its chunks. Seeking back to the start
+    starts the bar again, now for scoring.
+    """
+
+    def __init__(self, file, progress):
+        self.file, self.progress, self.name = file, progress, file.name
+        progress.reset(total=os.fstat(file.fileno()).st_size)
+        progress.set_description("checking")
+
+    def read(self, size=-1):
+        data = self.file.read(size)
+        self.progress.update(len(data))
+        return data
+
+    def seek(self, offset, whence=os.SEEK_SET):
+        self.progress.reset()
+        self.progress.set_description("scoring")
+        return self.file.seek(offset, whence)
+
+    def seekable(self):
+        return self.file.seekable()
+
+    def tell(self):
+        return self.file.tell()
 
 
-def _value_option(values):
-    """The readers' option for the value columns (.txt files have none)."""
-    return {"values": values} if values else {}
+def _columns(args, values):
+    """The readers' options for the input's columns (.txt files have none)."""
+    if _input_format(args) == "txt":
+        return {}
+    columns = {
+        "event": args.event,
+        "group": args.group,
+        "time": args.time,
+        "label": args.label,
+    }
+    if columns["event"] is None:
+        raise ValueError("--event cannot be none: every log entry needs its key.")
+    return {**columns, "values": values} if values else columns
+
+
+def _input_format(args):
+    """The input's format: --format, else its suffix's (None if unknown)."""
+    if args.format is not None:
+        return args.format
+    suffixes = [suffix.lower() for suffix in Path(args.input).suffixes]
+    while suffixes and suffixes[-1] in _OPENERS:
+        suffixes.pop()
+    return {".txt": "txt"}.get(suffixes[-1] if suffixes else None)
+
+
+def _named_as_input(entries, args):
+    """Entries with their columns under the input's names, for detect's output.
+
+    So that ``update`` and ``evaluate`` read the output back with the options
+    that read the input.
+    """
+    names = {_EVENT: args.event, _GROUP: args.group, _TIME: args.time}
+    names[_LABEL] = args.label
+    renamed = entries.rename(columns=names)
+    clashes = set(renamed.columns).intersection(_RESULT_COLUMNS)
+    if clashes:
+        raise ValueError(
+            f"the input's column {sorted(clashes)[0]!r} has the name of a column "
+            "that detect writes; rename it in the input."
+        )
+    return renamed
 
 
 def _match_keys(events, model):
@@ -676,9 +905,9 @@ def _check_time_order(tail, table, windower):
     earlier = earliest.reindex(latest.index) < latest
     if earlier.any():
         warnings.warn(
-            f"Entries of group {earlier.idxmax()!r} are not in time order in the "
-            "file: an entry is older than one in an earlier chunk, so its window "
-            "may differ from the whole file's. Sort the file by group and time, "
+            f"Entries of group {_plain(earlier.idxmax())!r} are not in time order "
+            "in the file: an entry is older than one in an earlier chunk, so its "
+            "window may differ from the whole file's. Sort the file by group and time, "
             "or raise --chunksize above the number of entries.",
             UserWarning,
             stacklevel=2,
@@ -746,13 +975,17 @@ def _column_of(events, estimator, role):
 
 
 def _progress(args):
-    """A progress bar over the entries scored, on stderr, off with ``--quiet``."""
+    """A progress bar over the input's bytes, on a terminal's stderr.
+
+    Off with ``--quiet``, and when stderr is not a terminal: no escape codes in
+    files.
+    """
     return tqdm(
-        desc="scoring",
-        unit=" entries",
+        unit="B",
         unit_scale=True,
+        unit_divisor=1024,
         file=sys.stderr,
-        disable=args.quiet,
+        disable=args.quiet or not sys.stderr.isatty(),
     )
 
 
@@ -760,12 +993,12 @@ def _progress(args):
 
 
 def _expected(detector, windows, k):
-    """The `k` keys expected at each window, as ``key:probability`` text."""
+    """The `k` keys expected at each window: ``[key, probability]`` pairs."""
     if not len(windows):
         return []
     expected, probabilities = detector.predict_next(windows, k=k)
     return [
-        " ".join(f"{key}:{p:.3f}" for key, p in zip(keys, probs, strict=True))
+        [[_plain(key), round(float(p), 4)] for key, p in zip(keys, probs, strict=True)]
         for keys, probs in zip(expected, probabilities, strict=True)
     ]
 
@@ -780,7 +1013,7 @@ def _diagnosis(detector, windows, workflow):
         "diverged_after": diagnosis["diverged_after"].map(_key_text),
         "diverged_to": diagnosis["observed"].map(_key_text),
         "usual_next": diagnosis["usual_next"].map(
-            lambda usual: " ".join(f"{_key_text(k)}:{f:.3f}" for k, f in usual.items())
+            lambda usual: [[_key_text(k), round(f, 4)] for k, f in usual.items()]
         ),
         "transition_count": diagnosis["transition_count"],
     }
@@ -792,6 +1025,11 @@ def _diagnosis(detector, windows, workflow):
         name: column.where(column.notna(), None).to_numpy()
         for name, column in columns.items()
     }
+
+
+def _plain(key):
+    """A key as a plain Python value (numpy integers are not JSON)."""
+    return key.item() if isinstance(key, np.generic) else key
 
 
 def _flag_sessions(sessions, groups, labels, flagged):
@@ -831,40 +1069,25 @@ def _metrics_table(rows):
     """Precision, recall, F1 and confusion counts, anomalies as the positive class.
 
     `rows` are ``(name, confusion counts)`` pairs; a ratio of zero to zero is 0.
+    The count columns are as wide as their largest number.
     """
-    lines = [
-        f"{'':10}{'precision':>10}{'recall':>10}{'f1':>10}{'TP':>9}{'FP':>9}"
-        f"{'FN':>9}{'TN':>9}"
-    ]
+    header = ["", "precision", "recall", "f1", "TP", "FP", "FN", "TN"]
+    table = [header]
     for name, ((tn, fp), (fn, tp)) in rows:
         precision = tp / (tp + fp) if tp else 0.0
         recall = tp / (tp + fn) if tp else 0.0
         f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-        lines.append(
-            f"{name:10}{precision:>10.4f}{recall:>10.4f}{f1:>10.4f}"
-            f"{tp:>9,}{fp:>9,}{fn:>9,}{tn:>9,}"
+        ratios = [f"{ratio:.4f}" for ratio in (precision, recall, f1)]
+        table.append([name, *ratios, *(f"{count:,}" for count in (tp, fp, fn, tn))])
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    return "\n".join(
+        f"{row[0]:<{widths[0]}}"
+        + "".join(
+            f"  {cell:>{width}}"
+            for cell, width in zip(row[1:], widths[1:], strict=True)
         )
-    return "\n".join(lines)
-
-
-@contextmanager
-def _output(path):
-    """The text stream to write results to: stdout for ``-``, else the file.
-
-    A file is compressed after its suffix (``.gz``, ``.bz2``, ``.xz``), and
-    removed if writing it fails, rather than left incomplete.
-    """
-    if path == "-":
-        yield sys.stdout
-        return
-    opener = _OPENERS.get(Path(path).suffix.lower(), open)
-    file = opener(path, "wt", encoding="utf-8", newline="")
-    try:
-        with file:
-            yield file
-    except BaseException:
-        os.unlink(path)
-        raise
+        for row in table
+    )
 
 
 def _output_format(path):
@@ -876,12 +1099,26 @@ def _output_format(path):
 
 
 def _write(results, file, output_format, header):
-    """Append ``results`` to ``file`` as CSV or NDJSON, losing no precision."""
+    """Append ``results`` to ``file`` as CSV or NDJSON, losing no precision.
+
+    Lists (the expected keys) are JSON arrays in NDJSON, and the same JSON text
+    in a CSV field (quoted as CSV quotes any field).
+    """
     if output_format == "csv":
-        results.to_csv(file, index=False, header=header)
+        lists = {
+            name: results[name].map(_json_text)
+            for name in _LIST_COLUMNS
+            if name in results
+        }
+        results.assign(**lists).to_csv(file, index=False, header=header)
     else:  # json, not pandas' to_json: that rounds floats to 15 digits
         for record in results.to_dict("records"):
             file.write(json.dumps(record, default=_json_value) + "\n")
+
+
+def _json_text(value):
+    """JSON text of a list; None (no value) stays None, an empty CSV field."""
+    return None if value is None else json.dumps(value)
 
 
 def _json_value(value):
@@ -894,12 +1131,13 @@ def _json_value(value):
 # -- files -----------------------------------------------------------------------
 
 
-def _load(path):
-    """The model of a file (safe format: loading runs no code), quiet.
+def _load(args):
+    """The model of ``args.model`` (safe format: loading runs no code), quiet.
 
     A pipeline of a windower and a key model, or a :class:`DeepLog` of one and a
-    value model (``train --values``).
+    value model (``train --values``); set to ``--threads``.
     """
+    path = args.model
     model = load_model(path)
     key_model = model.key_model_ if isinstance(model, DeepLog) else model
     value_model = _value_model(model)
@@ -909,9 +1147,9 @@ def _load(path):
         or not isinstance(value_model, (ParameterValueDetector, type(None)))
     ):
         raise ValueError(f"{path} is not a model written by 'sklearn-deeplog train'.")
-    key_model[-1].set_params(verbose=0)  # the progress bar is ours
-    if value_model is not None:
-        value_model.set_params(verbose=0)
+    for torch_model in (key_model[-1], value_model):
+        if torch_model is not None:  # the progress bar is ours
+            torch_model.set_params(verbose=0, n_threads=args.threads)
     return model
 
 
@@ -934,3 +1172,8 @@ def _value_columns(model):
 def _say(args, message):
     if not args.quiet:
         print(message, file=sys.stderr)
+
+
+def _verbose(args):
+    """Training's verbosity: a progress bar on a terminal, else nothing."""
+    return 0 if args.quiet or not sys.stderr.isatty() else 1

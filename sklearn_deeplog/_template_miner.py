@@ -109,6 +109,7 @@ DEFAULT_MASKING = (
 # A run of the same mask separated by blanks or commas: a list of values.
 _MASK_LIST = re.compile(r"(<([^<>\s]+)>)(?:,?\s+<\2>)+")
 
+
 def _import_drain3():
     """The drain3 pieces the miner uses, with the command installing it if missing."""
     import_optional("drain3", needed_by="LogTemplateMiner", extra="parse")

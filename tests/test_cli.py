@@ -3,9 +3,10 @@
 
 import contextlib
 import io
+import json
 import subprocess
 import sys
-import warnings
+import zipfile
 from types import SimpleNamespace
 
 import pandas as pd
@@ -14,7 +15,7 @@ from pandas.testing import assert_frame_equal
 
 from sklearn_deeplog import DeepLog, load_model, save_model
 from sklearn_deeplog._cli import main
-from sklearn_deeplog.datasets import make_logs, make_performance_logs
+from sklearn_deeplog.datasets import load_hdfs, make_logs, make_performance_logs
 
 SMALL_MODEL = [
     "--window",
@@ -129,9 +130,10 @@ def test_detect_writes_flagged_entries_with_expected_keys(files):
     run("detect", model, test, "-o", out, "-q")
     flagged = pd.read_csv(out)
     truth = pd.read_csv(test)
+    # The entries' columns keep the input's names: update reads the output back.
     assert set(flagged.columns) == {
-        "group",
-        "time",
+        "machine",
+        "timestamp",
         "event",
         "score",
         "anomaly",
@@ -141,19 +143,24 @@ def test_detect_writes_flagged_entries_with_expected_keys(files):
     # Every injected anomaly is among the flagged entries.
     injected = truth[truth["label"] == 1]
     assert set(zip(injected["machine"], injected["timestamp"], strict=True)) <= set(
-        zip(flagged["group"], flagged["time"], strict=True)
+        zip(flagged["machine"], flagged["timestamp"], strict=True)
     )
-    assert flagged["expected"].str.count(":").eq(3).all()  # top-k=3 "key:p" pairs
+    # The top-k=3 expected keys and probabilities, as JSON text.
+    expected = flagged["expected"].map(json.loads)
+    assert expected.map(len).eq(3).all()
+    assert all(isinstance(p, float) for pairs in expected for _, p in pairs)
 
     everything = run("detect", model, test, "--all", "--output-format", "ndjson", "-q")
     rows = pd.read_json(io.StringIO(everything.stdout), lines=True, precise_float=True)
     assert len(rows) == len(truth)
-    assert (rows["time"] == truth["timestamp"]).all()  # no precision lost
+    assert (rows["timestamp"] == truth["timestamp"]).all()  # no precision lost
 
     # The format follows the suffix under a compression suffix too.
     compressed = tmp / "flagged.ndjson.gz"
     run("detect", model, test, "-o", compressed, "-q")
-    rows = pd.read_json(compressed, lines=True, compression="gzip")
+    rows = pd.read_json(compressed, lines=True, compression="gzip", precise_float=True)
+    rows["expected"] = rows["expected"].map(json.dumps)  # a list in NDJSON
+    flagged["expected"] = expected.map(json.dumps)
     assert_frame_equal(rows[flagged.columns], flagged, check_dtype=False)
 
 
@@ -201,7 +208,7 @@ def test_detect_in_chunks_writes_the_rows_of_the_whole_file(
 ):
     whole = detect_all(models[model_name], small_test)
     chunked = detect_all(models[model_name], small_test, "--chunksize", 7)
-    entry = ["group", "time"]
+    entry = ["machine", "timestamp"]
     assert len(whole) == len(pd.read_csv(small_test))
     assert len(chunked) == len(whole) and not chunked.duplicated(entry).any()
     if model_name == "complete sessions":
@@ -225,13 +232,13 @@ def test_detect_in_chunks_warns_once_when_a_file_is_not_in_time_order(
     shuffled = tmp_path / "shuffled.csv"
     events = pd.read_csv(small_test)
     events.sample(frac=1, random_state=0).to_csv(shuffled, index=False)
-    with pytest.warns(UserWarning, match="not in time order") as warned:
-        detect_all(models["cli"], shuffled, "--chunksize", 7)
-    assert len(warned) == 1
+    chunked = run("detect", models["cli"], shuffled, "--chunksize", 7, "-q")
+    # One line for the user, without Python's file, line and source.
+    (warning,) = chunked.stderr.splitlines()
+    assert warning.startswith("sklearn-deeplog detect: warning: Entries of group ")
+    assert "not in time order" in warning and "np.int64" not in warning
     # Whole, the file is sorted by the windower: nothing to warn about.
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        detect_all(models["cli"], shuffled)
+    assert run("detect", models["cli"], shuffled, "-q").stderr == ""
 
 
 @pytest.mark.parametrize("model_name", ["cli", "complete sessions"])
@@ -325,8 +332,8 @@ def test_values_train_detect_evaluate_update_with_the_value_model(tmp_path):
     flagged = pd.read_csv(io.StringIO(run("detect", model, test, "-q").stdout))
     assert {"size", "flagged_by", "expected"} <= set(flagged.columns)
     anomalies = truth[truth["label"] == 1]
-    assert set(anomalies["time"]) <= set(flagged["time"])  # all flagged...
-    by_value = flagged["time"].isin(anomalies["time"])
+    assert set(anomalies["time"]) <= set(flagged["timestamp"])  # all flagged...
+    by_value = flagged["timestamp"].isin(anomalies["time"])
     assert (flagged["flagged_by"][by_value] == "value").all()  # ...by the values
     assert len(flagged) <= len(anomalies) + 0.05 * len(truth)
 
@@ -350,7 +357,7 @@ def test_detect_in_chunks_with_the_value_model_scores_as_the_whole_file(tmp_path
     whole = detect_all(model, test)
     # Sessions interleave in the file: most chunks cut some of them.
     chunked = detect_all(model, test, "--chunksize", 7)
-    entry = ["group", "time"]
+    entry = ["machine", "timestamp"]
     assert chunked[entry].equals(whole[entry])
     assert chunked["flagged_by"].equals(whole["flagged_by"])
     assert (whole["flagged_by"] == "value").any()
@@ -376,9 +383,186 @@ def test_errors_exit_1_with_one_line_and_usage_errors_exit_2(files, tmp_path):
     assert usage.returncode == 2 and "required" in usage.stderr
 
 
-def test_demo_runs_on_the_bundled_data():
-    report = run("demo", "--epochs", "1", "-q").stdout
-    assert report.splitlines()[1].startswith("sessions")
+def altered_model(model, path, name, value):
+    """A copy of a model file whose detector's parameter `name` is `value`."""
+    with zipfile.ZipFile(model) as archive:
+        members = {member: archive.read(member) for member in archive.namelist()}
+    schema = json.loads(members["schema.json"])
+
+    def estimators(node):  # every estimator's attributes in the skops schema
+        if isinstance(node, dict):
+            if isinstance(node.get("content"), dict) and name in node["content"]:
+                yield node["content"]
+            for child in node.values():
+                yield from estimators(child)
+        elif isinstance(node, list):
+            for child in node:
+                yield from estimators(child)
+
+    (attributes,) = estimators(schema)
+    attributes[name] = {**attributes[name], "content": json.dumps(value)}
+    attributes[name].pop("__id__", None)  # a value of its own
+    members["schema.json"] = json.dumps(schema).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for member, data in members.items():
+            archive.writestr(member, data)
+    return path
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "device-mps",
+        "device-meta",
+        "altered-model",
+        "workflow-not-graphml",
+        "workflow-unknown-suffix",
+        "workflow-without-networkx",
+        "ndjson-list-key",
+    ],
+)
+def test_each_failure_is_one_line_without_traceback(files, tmp_path, monkeypatch, case):
+    _, train, test, model = files
+    if case.startswith("device"):
+        device = case.split("-")[1]
+        args = ["train", train, "-o", tmp_path / "m.skops", "--device", device]
+        expected = f"device='{device}' is not available on this machine"
+    elif case == "altered-model":
+        altered = altered_model(model, tmp_path / "bad.skops", "hidden_size", 10**8)
+        args, expected = ["detect", altered, test], "is damaged"
+    elif case == "workflow-not-graphml":
+        args = ["detect", model, test, "--workflow", test]
+        expected = "is not a GraphML workflow"
+    elif case == "workflow-unknown-suffix":
+        args = ["workflow", train, "-o", tmp_path / "workflow.txt"]
+        expected = "name it with one of .graphml, .dot"
+    elif case == "workflow-without-networkx":
+        monkeypatch.setitem(sys.modules, "networkx", None)
+        args = ["workflow", train, "-o", tmp_path / "workflow.graphml"]
+        expected = 'Workflow needs networkx: pip install "sklearn-deeplog[workflow]"'
+    else:
+        events = tmp_path / "events.ndjson"
+        events.write_text(
+            '{"timestamp": 1, "machine": "m", "event": 5}\n'
+            '{"timestamp": 2, "machine": "m", "event": [1, 2]}\n'
+        )
+        args, expected = ["detect", model, events], "events.ndjson, line 2: event"
+    result = run(*args, "-q", check=False)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert expected in result.stderr
+    assert list(tmp_path.glob("m.skops")) == []
+
+
+def test_columns_are_named_by_options(tmp_path):
+    # make_logs's own CSV: columns session, time, event, label.
+    logs = tmp_path / "logs.csv"
+    make_logs(100, random_state=0).to_csv(logs, index=False)
+    model = tmp_path / "model.skops"
+    missing = run("train", logs, "-o", model, *SMALL_MODEL, check=False)
+    assert missing.returncode == 1
+    assert "no column 'timestamp'" in missing.stderr
+    assert "pass --time COLUMN to name it, or pass --time none." in missing.stderr
+    columns = ["--group", "session", "--time", "time"]
+    run("train", logs, "-o", model, *SMALL_MODEL, *columns)
+    flagged = run("detect", model, logs, "--all", "-q", *columns)
+    assert pd.read_csv(io.StringIO(flagged.stdout)).columns[:3].tolist() == [
+        "session",
+        "time",
+        "event",
+    ]
+
+    # A file of keys alone: one stream, in file order.
+    keys = tmp_path / "keys.csv"
+    make_logs(30, random_state=1)[["event"]].to_csv(keys, index=False)
+    run("train", keys, "-o", model, *SMALL_MODEL, "--group", "none", "--time", "none")
+    assert load_model(model)[0].get_params()["group"] is None
+    alone = run(
+        "detect", model, keys, "--all", "-q", "--group", "none", "--time", "none"
+    )
+    assert pd.read_csv(io.StringIO(alone.stdout)).columns[0] == "event"
+
+
+def test_detect_output_reads_back_into_update_and_evaluate(files, tmp_path):
+    _, _, test, model = files
+    output = tmp_path / "flagged.csv"
+    run("detect", model, test, "--all", "--label", "label", "-o", output, "-q")
+    assert "label" in pd.read_csv(output)
+    report = run("evaluate", model, output, "-q").stdout
+    assert report == run("evaluate", model, test, "-q").stdout
+    updated = run("update", model, output, "-o", tmp_path / "updated.skops", "-q")
+    assert updated.stdout == updated.stderr == ""  # quiet: nothing of the update
+    assert load_model(tmp_path / "updated.skops")[-1].keys_ is not None
+
+
+def test_an_unused_label_column_does_not_block(files, tmp_path):
+    tmp, train, test, model = files
+    odd = tmp_path / "odd.csv"
+    pd.read_csv(test).assign(label="unknown").to_csv(odd, index=False)
+    run("train", odd, "-o", tmp_path / "model.skops", *SMALL_MODEL)
+    run("detect", model, odd, "-q")
+    labelled = run("evaluate", model, odd, check=False)
+    assert labelled.returncode == 1
+    assert "'unknown' is neither 0 (normal) nor 1" in labelled.stderr
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".ndjson"])
+def test_expected_keys_round_trip_whatever_they_hold(tmp_path, suffix):
+    spaced = {1: "open a:b", 2: 'say "hi", go', 3: "close", 4: "x y", 5: "5", 6: ":"}
+    events = make_logs(100, random_state=0)
+    events["event"] = events["event"].map(spaced)
+    data = event_file(tmp_path / "keys.csv", events)
+    model = tmp_path / "model.skops"
+    run("train", data, "-o", model, *SMALL_MODEL)
+    output = tmp_path / f"flagged{suffix}"
+    run("detect", model, data, "--all", "--top-k", 6, "-o", output, "-q")
+    if suffix == ".csv":
+        expected = pd.read_csv(output, keep_default_na=False)["expected"]
+        expected = expected.map(json.loads)
+    else:
+        expected = pd.read_json(output, lines=True)["expected"]
+    assert {key for pairs in expected for key, _ in pairs} == set(spaced.values())
+
+
+def test_the_metrics_table_keeps_large_counts_apart():
+    from sklearn_deeplog._cli import _metrics_table
+
+    table = _metrics_table([("sessions", [[12_345_678, 1_234_567], [7, 98_765_432]])])
+    header, row = (line.split() for line in table.splitlines())
+    assert header == ["precision", "recall", "f1", "TP", "FP", "FN", "TN"]
+    assert row[4:] == ["98,765,432", "1,234,567", "7", "12,345,678"]
+
+
+def test_help_and_the_readers_load_no_torch():
+    code = (
+        "import sys, contextlib, io\n"
+        "import sklearn_deeplog.io\n"
+        "from sklearn_deeplog._cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    for command in ([], ['train'], ['detect']):\n"
+        "        try:\n"
+        "            main([*command, '--help'])\n"
+        "        except SystemExit:\n"
+        "            pass\n"
+        "assert 'torch' not in sys.modules and 'skorch' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_readme_walk_through_prints_the_demo_numbers(tmp_path):
+    # README.rst's command-line steps on the bundled HDFS sessions.
+    hdfs = load_hdfs(as_frame=True)
+    events = hdfs.data.assign(label=hdfs.target)
+    train, test = tmp_path / "hdfs_train.csv", tmp_path / "hdfs_test.csv"
+    events[hdfs.subset == "train"].to_csv(train, index=False)
+    events[hdfs.subset != "train"].to_csv(test, index=False)
+    model, columns = tmp_path / "hdfs.skops", ["--group", "group", "--time", "time"]
+    epochs = ["--epochs", "2", "-q"]
+    run("train", train, "-o", model, *columns, "--complete-sessions", *epochs)
+    report = run("evaluate", model, test, *columns, "-q").stdout
+    demo = run("demo", *epochs).stdout
+    assert demo.splitlines()[1].startswith("sessions")
+    assert demo.splitlines()[1].split() == report.splitlines()[2].split()
 
 
 def test_python_dash_m_chains_train_detect_evaluate_update_detect(tmp_path):
@@ -404,7 +588,8 @@ def test_python_dash_m_chains_train_detect_evaluate_update_detect(tmp_path):
     assert load_model(model)[-1].keys_.tolist() == ["1", "2", "3", "4", "5", "6"]
 
     detected = cli("detect", model, test, "-o", tmp_path / "flagged.csv")
-    assert "scoring" in detected.stderr  # the progress bar
+    # No progress bar, nor its escape codes, when stderr is not a terminal.
+    assert "scoring" not in detected.stderr and "\x1b" not in detected.stderr
     flagged = pd.read_csv(tmp_path / "flagged.csv")
     assert f"{len(flagged)} of {len(pd.read_csv(test))} entries flagged" in (
         detected.stderr
@@ -412,7 +597,7 @@ def test_python_dash_m_chains_train_detect_evaluate_update_detect(tmp_path):
     truth = pd.read_csv(test)
     injected = truth[truth["label"] == 1]
     assert set(zip(injected["machine"], injected["timestamp"], strict=True)) <= set(
-        zip(flagged["group"], flagged["time"], strict=True)
+        zip(flagged["machine"], flagged["timestamp"], strict=True)
     )
 
     evaluated = cli("evaluate", model, test, "--chunksize", "50", "-q")
@@ -427,7 +612,7 @@ def test_python_dash_m_chains_train_detect_evaluate_update_detect(tmp_path):
     learned = cli("update", model, tmp_path / "fp.csv", "-o", updated)
     assert "-> 0 of 4 entries flagged" in learned.stderr
     assert cli("detect", updated, tmp_path / "fp.csv", "-q").stdout == (
-        "group,time,event,score,anomaly,expected\n"
+        "machine,timestamp,event,score,anomaly,expected\n"
     )
 
 

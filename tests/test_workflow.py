@@ -1,5 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
+import json
 import re
+import sys
 
 import matplotlib
 import numpy as np
@@ -152,12 +154,82 @@ def test_write_and_read_graphml_dot_and_pictures(tmp_path):
     assert "a -> e" not in dot  # only the workflow's transitions (0.2 < 0.25)
     assert (tmp_path / "w.png").read_bytes()[:4] == b"\x89PNG"
     assert "<svg" in (tmp_path / "w.svg").read_text()
-    (tmp_path / "other.graphml").write_text(
-        '<?xml version="1.0"?><graphml xmlns="http://graphml.graphdrawing.org/xmlns">'
-        '<graph edgedefault="directed"><node id="x"/></graph></graphml>'
+
+
+GRAPHML = '<?xml version="1.0"?><graphml xmlns="http://graphml.graphdrawing.org/xmlns">'
+ONE_NODE = '<graph edgedefault="{}"><node id="x"/></graph></graphml>'
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("timestamp,machine,event\n1,m,a\n", "not GraphML: syntax error: line 1"),
+        ("", "not GraphML: no element found"),
+        ("<workflow/>", "not GraphML: file not successfully read as graphml"),
+        (GRAPHML + ONE_NODE.format("directed"), "no number min_frequency"),
+        (GRAPHML + ONE_NODE.format("undirected"), "not a directed graph"),
+        # Changes to a saved workflow:
+        ((">start<", ">key<"), "key node 'START' has no key"),
+        ((">end<", ">begin<"), "node 'END' has no role start, end or key"),
+        ((">end<", ">start<"), "2 nodes of role start, not one"),
+        (
+            ('attr.type="boolean"', 'attr.type="string"'),
+            "edge 'START' -> 'a' lacks an integer count, a frequency or a boolean",
+        ),
+    ],
+)
+def test_read_workflow_rejects_other_files(tmp_path, text, problem):
+    path = tmp_path / "workflow.graphml"
+    if isinstance(text, tuple):
+        Workflow(event="key", group="session").fit(sessions(*RUNS)).write(path)
+        text = path.read_text().replace(*text)
+    path.write_text(text)
+    with pytest.raises(ValueError) as error:
+        read_workflow(path)
+    assert str(error.value).startswith(
+        f"{path} is not a GraphML workflow written by Workflow.write or "
+        f"'sklearn-deeplog workflow' ({problem}"
     )
-    with pytest.raises(ValueError, match="is not a workflow"):
-        read_workflow(tmp_path / "other.graphml")
+    with pytest.raises(FileNotFoundError):
+        read_workflow(tmp_path / "absent.graphml")
+
+
+def test_write_names_every_supported_suffix(tmp_path):
+    workflow = Workflow(event="key", group="session").fit(sessions(*RUNS))
+    for name, found in [("w.txt", "the suffix '.txt'"), ("w", "no suffix")]:
+        with pytest.raises(ValueError) as error:
+            workflow.write(tmp_path / name)
+        message = str(error.value)
+        assert message.startswith(
+            f"{tmp_path / name}: cannot write a workflow to a file with {found}; "
+            "name it with one of .graphml, .dot, .gv, "
+        )
+        assert {".png", ".svg", ".pdf", ".jpg"} < set(re.findall(r"\.\w+", message))
+    assert not list(tmp_path.iterdir())
+    workflow.write(tmp_path / "w.PDF")
+    assert (tmp_path / "w.PDF").read_bytes()[:4] == b"%PDF"
+
+
+@pytest.mark.parametrize(
+    "module, write, message",
+    [
+        ("networkx", None, "Workflow needs networkx"),
+        ("pydot", "w.dot", "Writing DOT files needs pydot"),
+        ("matplotlib.pyplot", "w.png", "Drawing a workflow needs matplotlib"),
+    ],
+)
+def test_missing_dependencies_say_how_to_install_them(
+    tmp_path, monkeypatch, module, write, message
+):
+    workflow = Workflow(event="key", group="session").fit(sessions(*RUNS))
+    monkeypatch.setitem(sys.modules, module, None)
+    fix = f'{message}: pip install "sklearn-deeplog[workflow]"'
+    with pytest.raises(ImportError, match=f"^{re.escape(fix)}$"):
+        if write is None:
+            Workflow(event="key", group="session").fit(sessions(*RUNS))
+        else:
+            workflow.write(tmp_path / write)
+    assert not list(tmp_path.iterdir())
 
 
 # -- HDFS -----------------------------------------------------------------------
@@ -260,7 +332,9 @@ def test_cli_workflow_and_detect_with_diagnosis(tmp_path):
     unseen = flagged[flagged["event"] == "99"]
     assert len(unseen) and (unseen["diverged_to"] == "99").all()
     assert (unseen["transition_count"] == 0).all()
-    assert unseen["usual_next"].str.match(r"^\S+:\d\.\d{3}").all()
+    # [[key, frequency], ...] as JSON text, as the expected keys.
+    usual = unseen["usual_next"].map(json.loads)
+    assert all(0 < frequency <= 1 for pairs in usual for _, frequency in pairs)
     assert (flagged["diverged_after"] != "").all()
 
     bad = run("workflow", train, "-o", graph, "--min-frequency", "2", check=False)
