@@ -7,10 +7,9 @@ from ._parameter_values import ParameterValueDetector, numeric_parameters
 from ._persistence import load_model, save_model
 from ._sessions import aggregate_sessions
 from ._template_miner import DEFAULT_MASKING, UNKNOWN_TEMPLATE, LogTemplateMiner
+from ._version import __version__
 from ._windower import NO_EVENT, SESSION_END, SequenceWindower
 from ._workflow import END, START, Workflow, diagnose, read_workflow
-
-__version__ = "0.1.0.dev0"
 
 __all__ = [
     "DEFAULT_MASKING",

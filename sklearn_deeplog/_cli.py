@@ -29,14 +29,15 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 from tqdm import tqdm
 
-from . import __version__
 from ._deeplog import DeepLog, combine_decisions
 from ._detector import DeepLogDetector
+from ._event_table import column_of, group_time_order, to_seconds
 from ._outputs import check_output, output_target, replacing, writing_text
 from ._parameter_values import ParameterValueDetector
 from ._persistence import load_model, save_model
 from ._sessions import aggregate_sessions
-from ._windower import SequenceWindower, _column, _group_time_order, _seconds
+from ._version import __version__
+from ._windower import SequenceWindower
 from ._workflow import Workflow, _key_text, diagnose, read_workflow
 from .io import read_events
 
@@ -892,13 +893,13 @@ def _check_time_order(tail, table, windower):
         return True
     groups = _column_of(tail, windower, "group")
     latest = (
-        pd.Series(_seconds(times))
+        pd.Series(to_seconds(times))
         .groupby(np.zeros(len(tail)) if groups is None else groups)
         .max()
     )
     table_groups = _column_of(table, windower, "group")
     earliest = (
-        pd.Series(_seconds(_column_of(table, windower, "time")))
+        pd.Series(to_seconds(_column_of(table, windower, "time")))
         .groupby(np.zeros(len(table)) if table_groups is None else table_groups)
         .min()
     )
@@ -957,10 +958,10 @@ def _entry_order(entries, estimator):
     ``_group_time_order``).
     """
     times = _column_of(entries, estimator, "time")
-    return _group_time_order(
+    return group_time_order(
         len(entries),
         _column_of(entries, estimator, "group"),
-        None if times is None else _seconds(times),
+        None if times is None else to_seconds(times),
     )
 
 
@@ -971,7 +972,7 @@ def _column_of(events, estimator, role):
     or the value model.
     """
     spec = getattr(estimator, role)
-    return None if spec is None else _column(_features(events), spec, role)
+    return None if spec is None else column_of(_features(events), spec, role)
 
 
 def _progress(args):

@@ -13,8 +13,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import validate_data
 
+from ._event_table import column_of, group_time_order, to_seconds
 from ._torch_nets import TorchNetMixin, resolve_device
-from ._windower import _column, _group_time_order, _seconds
 
 __all__ = ["ParameterValueDetector", "numeric_parameters"]
 
@@ -630,18 +630,20 @@ class ParameterValueDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
         if self.event is None:
             keys = np.zeros(n_entries, dtype=np.int64)
         else:
-            keys = _column(table, self.event, "event")
+            keys = column_of(table, self.event, "event")
             if pd.isna(keys).any():
                 raise ValueError(
                     f"The event column has {pd.isna(keys).sum()} missing keys: "
                     "drop or fill them."
                 )
-        groups = None if self.group is None else _column(table, self.group, "group")
+        groups = None if self.group is None else column_of(table, self.group, "group")
         times = (
-            None if self.time is None else _seconds(_column(table, self.time, "time"))
+            None
+            if self.time is None
+            else to_seconds(column_of(table, self.time, "time"))
         )
         names, values = self._value_columns(table)
-        order, sorted_groups = _group_time_order(n_entries, groups, times)
+        order, sorted_groups = group_time_order(n_entries, groups, times)
         if times is not None:
             same_group = np.r_[False, sorted_groups[1:] == sorted_groups[:-1]]
             elapsed = np.full(n_entries, np.nan)
@@ -693,7 +695,7 @@ class ParameterValueDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
             taken = set()
             for role, spec in roles.items():
                 if spec is not None:
-                    _column(table, spec, role)  # checks the spec
+                    column_of(table, spec, role)  # checks the spec
                     taken.add(
                         table.columns.get_loc(spec)
                         if isinstance(spec, str)
@@ -704,7 +706,7 @@ class ParameterValueDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
             specs = list(self.values)
         names, columns = [], []
         for spec in specs:
-            column = _column(table, spec, "values")
+            column = column_of(table, spec, "values")
             if isinstance(spec, str) or not is_frame:
                 name = str(spec)
             else:

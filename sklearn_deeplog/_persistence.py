@@ -10,6 +10,8 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from . import _version
+
 __all__ = ["load_model", "save_model"]
 
 #: The only types :func:`load_model` trusts beyond skops' defaults (Python's
@@ -281,9 +283,7 @@ def _write(data, path, version):
 
 def _current_version():
     """The installed version of sklearn-deeplog."""
-    from . import __version__
-
-    return __version__
+    return _version.__version__
 
 
 def _compatible_versions(saved, current):

@@ -66,7 +66,7 @@ def model(logs):
 
 def forged_version(monkeypatch, version):
     """Make the package report `version` while saving."""
-    monkeypatch.setattr(sklearn_deeplog, "__version__", version)
+    monkeypatch.setattr(sklearn_deeplog._version, "__version__", version)
 
 
 def rewrite_member(path, name, transform):
