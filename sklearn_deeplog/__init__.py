@@ -6,6 +6,7 @@ from ._detector import DeepLogDetector
 from ._parameter_values import ParameterValueDetector, numeric_parameters
 from ._persistence import load_model, save_model
 from ._sessions import aggregate_sessions
+from ._stream import StreamDetector
 from ._template_miner import DEFAULT_MASKING, UNKNOWN_TEMPLATE, LogTemplateMiner
 from ._version import __version__
 from ._windower import NO_EVENT, SESSION_END, SequenceWindower
@@ -23,6 +24,7 @@ __all__ = [
     "LogTemplateMiner",
     "ParameterValueDetector",
     "SequenceWindower",
+    "StreamDetector",
     "Workflow",
     "__version__",
     "aggregate_sessions",

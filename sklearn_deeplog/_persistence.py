@@ -21,6 +21,7 @@ _TRUSTED_TYPES = (
     "sklearn_deeplog._deeplog.DeepLog",
     "sklearn_deeplog._detector.DeepLogDetector",
     "sklearn_deeplog._parameter_values.ParameterValueDetector",
+    "sklearn_deeplog._stream.StreamDetector",
     "sklearn_deeplog._template_miner.LogTemplateMiner",
     "sklearn_deeplog._windower.SequenceWindower",
 )
