@@ -12,9 +12,11 @@ import bz2
 import contextlib
 import functools
 import gzip
+import io
 import itertools
 import json
 import lzma
+import math
 import os
 import re
 import signal
@@ -29,17 +31,19 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 from tqdm import tqdm
 
-from ._deeplog import DeepLog, combine_decisions
+from ._deeplog import DeepLog
 from ._detector import DeepLogDetector
-from ._event_table import column_of, group_time_order, to_seconds
+from ._follow import follow_lines
 from ._outputs import check_output, output_target, replacing, writing_text
 from ._parameter_values import ParameterValueDetector
 from ._persistence import load_model, save_model
 from ._sessions import aggregate_sessions
+from ._stream import DECISION_COLUMNS, StreamDetector
 from ._version import __version__
 from ._windower import SequenceWindower
-from ._workflow import Workflow, _key_text, diagnose, read_workflow
+from ._workflow import START, Workflow, read_workflow
 from .io import read_events
+from .io._readers import file_format
 
 __all__ = ["build_parser", "main"]
 
@@ -47,17 +51,6 @@ __all__ = ["build_parser", "main"]
 _FOREIGN_KEY_WARNING = r"X holds (string|number) log keys"
 # Columns of the event tables the readers produce.
 _GROUP, _TIME, _EVENT, _LABEL = "group", "time", "event", "label"
-# Columns that detect adds to the entries it writes.
-_RESULT_COLUMNS = (
-    "score",
-    "anomaly",
-    "expected",
-    "flagged_by",
-    "diverged_after",
-    "diverged_to",
-    "usual_next",
-    "transition_count",
-)
 # Columns holding lists, written as JSON text in CSV.
 _LIST_COLUMNS = ("expected", "usual_next")
 # Compressed outputs, by suffix.
@@ -72,7 +65,6 @@ _IN_CHUNKS = (
 )
 _WHOLE_FILE = "The whole file is read into memory."
 _INPUT_HELP = "event file: .csv, .txt, .json, .ndjson (.gz, .bz2, .xz too)"
-_NOTHING = object()  # the end of an iterator
 
 
 def build_parser():
@@ -153,6 +145,23 @@ def build_parser():
         help="a GraphML workflow written by 'workflow': adds to each flagged "
         "entry where it left the workflow (diverged_after, diverged_to), the keys "
         "that usually follow there and how often training saw the transition",
+    )
+    detect.add_argument(
+        "--follow",
+        action="store_true",
+        help="judge entries as they arrive: follow the input as it grows, as "
+        "'tail -F' does (across rotation), or read standard input ('-', with "
+        "--format ndjson or csv); write each flagged entry at once, one NDJSON "
+        "line; Ctrl-C or the end of standard input judges what is held back "
+        "and stops",
+    )
+    detect.add_argument(
+        "--idle-timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="close a group (judge the end of a complete session) after this "
+        "many seconds without an entry: of the entries' times, or of the clock "
+        "when the model reads none (default: groups stay open)",
     )
     _add_chunksize(detect)
     _add_threads(detect)
@@ -259,6 +268,9 @@ def main(argv=None):
         name = signal.Signals(stop.signum).name
         print(f"{prefix}: stopped by {name}; no file was written.", file=sys.stderr)
         return 128 + stop.signum
+    except BrokenPipeError:  # the reader of the output went away (| head)
+        sys.stdout = open(os.devnull, "w")  # nothing more to flush at exit
+        return 128 + signal.SIGPIPE
     except ImportError as err:
         print(f"{prefix}: error: {err}", file=sys.stderr)
         return 1
@@ -372,9 +384,20 @@ def _train(args):
 def _detect(args):
     inputs = {"input": args.input, "model": args.model, "workflow": args.workflow}
     check_output(args.output, inputs, option="-o")
+    for option in ("event", "group", "time", "label"):
+        if getattr(args, option) in DECISION_COLUMNS:
+            raise ValueError(
+                f"--{option} {getattr(args, option)}: the input's column has the "
+                "name of a column that detect writes; rename it in the input."
+            )
     model = _load(args)
-    detector = _key_model(model)[-1]
     workflow = None if args.workflow is None else read_workflow(args.workflow)
+    stream = StreamDetector(
+        model, top_k=args.top_k, idle_timeout=args.idle_timeout, workflow=workflow
+    )
+    if args.follow:
+        _detect_following(args, model, stream)
+        return
     output_format = args.output_format or _output_format(args.output)
     opener = _OPENERS.get(Path(args.output).suffix.lower(), open)
     n_entries = n_flagged = 0
@@ -383,22 +406,11 @@ def _detect(args):
         _read_chunks(args, model, progress) as tables,
         writing_text(args.output, opener) as file,
     ):
-        for entries, windows, scores, flagged_by in _scored_chunks(model, tables):
-            written = np.full(len(scores), True) if args.all else scores < 0
-            results = _named_as_input(entries[written], args).assign(
-                score=scores[written],
-                anomaly=scores[written] < 0,
-                expected=_expected(detector, windows[written], args.top_k),
-            )
-            if flagged_by is not None:
-                results = results.assign(flagged_by=flagged_by[written])
-            if workflow is not None:
-                results = results.assign(
-                    **_diagnosis(detector, windows[written], workflow)
-                )
-            _write(results, file, output_format, header=not n_entries)
-            n_entries += len(entries)
-            n_flagged += int((scores < 0).sum())
+        for decided in _decided(stream, tables):
+            written = decided if args.all else decided[decided["anomaly"].to_numpy()]
+            _write(_presented(written, args), file, output_format, header=not n_entries)
+            n_entries += len(decided)
+            n_flagged += int(decided["anomaly"].sum())
     _say(args, f"{n_flagged:,} of {n_entries:,} entries flagged")
 
 
@@ -418,14 +430,13 @@ def _evaluate(args):
                 "one label per entry (1 anomalous, 0 normal); name its column with "
                 "--label."
             )
-        for entries, _, scores, _ in _scored_chunks(
-            model, itertools.chain([first], tables)
-        ):
-            labels = entries[_LABEL].to_numpy()
-            flagged = np.where(scores < 0, 1, 0)
+        stream = StreamDetector(model, top_k=None)
+        for decided in _decided(stream, itertools.chain([first], tables)):
+            labels = decided[_LABEL].to_numpy()
+            flagged = decided["anomaly"].to_numpy().astype(np.int64)
             entries_counts += _confusion(labels, flagged)
-            if _GROUP in entries:
-                sessions = _flag_sessions(sessions, entries[_GROUP], labels, flagged)
+            if _GROUP in decided:
+                sessions = _flag_sessions(sessions, decided[_GROUP], labels, flagged)
     rows = [("entries", entries_counts)]
     if sessions is not None:
         rows.append(("sessions", _confusion(sessions[_LABEL], sessions["flagged"])))
@@ -639,6 +650,13 @@ def _add_hyper_parameters(parser):
     )
 
 
+def _positive_float(text):
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
 def _positive_int(text):
     value = int(text)
     if value < 1:
@@ -723,12 +741,7 @@ def _columns(args, values):
 
 def _input_format(args):
     """The input's format: --format, else its suffix's (None if unknown)."""
-    if args.format is not None:
-        return args.format
-    suffixes = [suffix.lower() for suffix in Path(args.input).suffixes]
-    while suffixes and suffixes[-1] in _OPENERS:
-        suffixes.pop()
-    return {".txt": "txt"}.get(suffixes[-1] if suffixes else None)
+    return args.format if args.format is not None else file_format(args.input)[0]
 
 
 def _named_as_input(entries, args):
@@ -738,15 +751,7 @@ def _named_as_input(entries, args):
     that read the input.
     """
     names = {_EVENT: args.event, _GROUP: args.group, _TIME: args.time}
-    names[_LABEL] = args.label
-    renamed = entries.rename(columns=names)
-    clashes = set(renamed.columns).intersection(_RESULT_COLUMNS)
-    if clashes:
-        raise ValueError(
-            f"the input's column {sorted(clashes)[0]!r} has the name of a column "
-            "that detect writes; rename it in the input."
-        )
-    return renamed
+    return entries.rename(columns={**names, _LABEL: args.label})
 
 
 def _match_keys(events, model):
@@ -780,199 +785,132 @@ def _features(events):
     return events.drop(columns=_LABEL, errors="ignore")
 
 
-def _scored_chunks(model, tables):
-    """Score an event file's chunks: entries, windows, decisions, flagged_by.
+def _decided(stream, tables):
+    """The decisions of an event file's chunks, fed to a stream detector.
 
-    ``flagged_by`` ("key", "value" or "") is None for a model without a value
-    model.
+    Those of scoring the whole file at once, provided each group's entries
+    appear in time order in the file; no batch is empty.
     """
-    key_model, value_model = _key_model(model), _value_model(model)
-    value_tail = None
-    for entries, windows in _windowed_chunks(key_model, tables):
-        decisions = key_model[-1].decision_function(windows)
-        flagged_by = None
-        if value_model is not None:
-            values, value_tail = _value_decisions(value_model, value_tail, entries)
-            decisions, flagged_by = combine_decisions(decisions, values)
-        yield entries, windows, decisions, flagged_by
+    for table in tables:
+        decided = stream.update(table)
+        if len(decided):
+            yield decided
+    decided = stream.flush()
+    if len(decided):
+        yield decided
 
 
-def _value_decisions(value_model, tail, entries):
-    """The value model's decisions on a batch of entries, as if the file were whole.
+def _detect_following(args, model, stream):
+    """``detect --follow``: judge entries as they arrive, write flagged ones at once.
 
-    The batch is scored after the entries of `tail` whose group it continues:
-    the last ``history`` entries of each key of each group in the batches before
-    it, which hold what the batch's first entries look back to (the previous
-    vectors of their key, and their group's previous entry for the elapsed
-    time). Memory holds at most ``history`` entries per key and group.
-
-    Returns
-    -------
-    decisions : ndarray of shape (len(entries),)
-    tail : pandas.DataFrame
-        The tail after this batch, for the next.
+    A line that cannot be read is skipped with a warning; Ctrl-C, SIGTERM or
+    the end of standard input judge what is held back, and stop.
     """
-    entries = _features(entries)
-    if tail is None:
-        tail = entries.iloc[:0]
-    continued = _continued(tail, entries, value_model)
-    table = pd.concat([tail[continued], entries], ignore_index=True)
-    decisions = value_model.decision_function(table)[int(continued.sum()) :]
-    order, sorted_groups = _entry_order(table, value_model)
-    keys = _column_of(table, value_model, "event")
-    stream = pd.DataFrame(
-        {"group": sorted_groups, "key": 0 if keys is None else keys[order]}
-    )
-    recent = stream.groupby(["group", "key"]).cumcount(ascending=False)
-    last = np.sort(order[recent.to_numpy() < value_model.history])
-    return decisions, pd.concat([tail[~continued], table.iloc[last]], ignore_index=True)
+    format = _follow_format(args)
+    n_entries = n_flagged = n_lines = 0
+    header = empty = None
+    with _live_output(args.output) as file:
+
+        def write(decided):
+            flagged = decided[decided["anomaly"].to_numpy()]
+            _write(_presented(flagged, args), file, "ndjson", header=False)
+            file.flush()
+            return len(decided), len(flagged)
+
+        try:
+            for lines in follow_lines(args.input):
+                if lines is None:  # a new file, after a rotation
+                    header = None
+                    continue
+                if format == "csv" and header is None and lines:
+                    header, lines = lines[0], lines[1:]
+                    n_lines += 1
+                table = _parse_lines(args, model, lines, header, format, n_lines)
+                n_lines += len(lines)
+                empty = table.iloc[:0] if len(table) else empty
+                if len(table) or empty is not None:
+                    counts = write(stream.update(table if len(table) else empty))
+                    n_entries, n_flagged = n_entries + counts[0], n_flagged + counts[1]
+        except _Stopped:
+            pass  # judge what is held back, then stop
+        if empty is not None:
+            counts = write(stream.flush())
+            n_entries, n_flagged = n_entries + counts[0], n_flagged + counts[1]
+    _say(args, f"{n_flagged:,} of {n_entries:,} entries flagged")
 
 
-def _windowed_chunks(model, tables):
-    """Window an event file's entries chunk by chunk, as if the file were whole.
-
-    Each chunk is windowed after the last ``window`` entries, with their times
-    (for ``timeout``), of each of its groups in the chunks before it. The
-    windows are those of the whole file provided each group's entries appear in
-    time order in the file. With complete sessions, the windower marks the last
-    entry of each group: a group's last entry in a chunk other than the file's
-    last is held back until a later chunk continues the group (its window is
-    then remade) or the file ends, so entries then do not come out in file
-    order.
-
-    Memory holds two chunks (the next is read ahead, to know the last) and at
-    most ``window + 1`` entries per group.
-
-    Parameters
-    ----------
-    model : Pipeline
-        A fitted ``SequenceWindower`` then ``DeepLogDetector``.
-    tables : iterable of pandas.DataFrame
-        The event tables of the file's chunks, in file order.
-
-    Yields
-    ------
-    entries : pandas.DataFrame
-        Entries of the file; each entry in exactly one batch, no batch empty.
-    windows : ndarray of shape (len(entries), n_window_columns)
-        Their windows.
-    """
-    windower = model[0]
-    # Each group's last entries so far, and which of them are not yielded yet.
-    tail = held = None
-    in_order = True  # until a chunk shows otherwise: then warned, once
-    for table, last in _flag_last(tables):
-        if tail is None:
-            tail, held = table.iloc[:0], np.full(0, False)
-        if last and held.any():  # the held-back entries end their sessions
-            continued = np.full(len(tail), True)
-        else:
-            continued = _continued(tail, table, windower)
-        in_order = in_order and _check_time_order(tail[continued], table, windower)
-        entries = pd.concat([tail[continued], table], ignore_index=True)
-        windows = windower.transform(_features(entries))
-        positions = _positions_from_end(entries, windower)
-        n_held = 0 if last else int(windower.complete_sessions)
-        new = np.concatenate([held[continued], np.full(len(table), True)])
-        done = new & (positions >= n_held)
-        if done.any():
-            yield entries[done], windows[done]
-        kept = positions < windower.window + n_held
-        tail = pd.concat([tail[~continued], entries[kept]], ignore_index=True)
-        held = np.concatenate([held[~continued], (new & ~done)[kept]])
-
-
-def _check_time_order(tail, table, windower):
-    """Warn, and return False, when a chunk holds entries older than its groups'.
-
-    Chunks are windowed as if the file were whole only when each group's entries
-    come in time order in the file; within one chunk the windower sorts them.
-    """
-    times = _column_of(tail, windower, "time")
-    if times is None or not len(tail):
-        return True
-    groups = _column_of(tail, windower, "group")
-    latest = (
-        pd.Series(to_seconds(times))
-        .groupby(np.zeros(len(tail)) if groups is None else groups)
-        .max()
-    )
-    table_groups = _column_of(table, windower, "group")
-    earliest = (
-        pd.Series(to_seconds(_column_of(table, windower, "time")))
-        .groupby(np.zeros(len(table)) if table_groups is None else table_groups)
-        .min()
-    )
-    earlier = earliest.reindex(latest.index) < latest
-    if earlier.any():
-        warnings.warn(
-            f"Entries of group {_plain(earlier.idxmax())!r} are not in time order "
-            "in the file: an entry is older than one in an earlier chunk, so its "
-            "window may differ from the whole file's. Sort the file by group and time, "
-            "or raise --chunksize above the number of entries.",
-            UserWarning,
-            stacklevel=2,
+def _follow_format(args):
+    """The format of a followed input: NDJSON or CSV, one entry per line."""
+    format = _input_format(args)
+    if format not in ("csv", "ndjson") or file_format(args.input)[1] is not None:
+        raise ValueError(
+            "--follow reads one entry per line: NDJSON, or CSV with a header; "
+            "give --format ndjson or --format csv (a compressed file cannot be "
+            "followed)."
         )
-    return not earlier.any()
+    return format
 
 
-def _flag_last(items):
-    """Yield ``(item, is_last)`` for each item, reading one item ahead."""
-    items = iter(items)
-    item = next(items, _NOTHING)
-    while item is not _NOTHING:
-        following = next(items, _NOTHING)
-        yield item, following is _NOTHING
-        item = following
+def _parse_lines(args, model, lines, header, format, first_line):
+    """The event table of the lines that arrived; unreadable lines skipped.
 
-
-def _continued(tail, table, estimator):
-    """Mask of the entries of `tail` whose group (`estimator`'s) is in `table`."""
-    groups = _column_of(tail, estimator, "group")
-    if groups is None:  # one single stream
-        return np.full(len(tail), True)
-    table_groups = _column_of(table, estimator, "group")
-    return pd.Series(groups).isin(pd.unique(table_groups)).to_numpy()
-
-
-def _positions_from_end(entries, windower):
-    """Each entry's position before the last entry of its group (0 for the last).
-
-    Entries are in the windower's order: by time within each group, ties in row
-    order.
+    Lines are numbered in the input from `first_line` + 1. Groups are read as
+    text, so that a group is the same whatever the other entries of its batch.
     """
-    order, sorted_groups = _entry_order(entries, windower)
-    rows = np.arange(len(entries))
-    is_last = np.r_[sorted_groups[1:] != sorted_groups[:-1], True]
-    # The sorted position of the last entry of each sorted entry's group.
-    last = np.minimum.accumulate(np.where(is_last, rows, len(rows))[::-1])[::-1]
-    positions = np.empty_like(rows)
-    positions[order] = last - rows
-    return positions
+    numbered = [
+        (number, line)
+        for number, line in enumerate(lines, first_line + 1)
+        if line.strip()
+    ]
+    if not numbered:
+        return pd.DataFrame()
+    try:
+        table = _read_lines(args, model, [line for _, line in numbered], header, format)
+    except ValueError:  # find the lines at fault, keep the others
+        tables = []
+        for number, line in numbered:
+            try:
+                tables.append(_read_lines(args, model, [line], header, format))
+            except ValueError as err:
+                problem = re.sub(r"^<stream>(, line \d+)?: ", "", str(err))
+                warnings.warn(
+                    f"{args.input}, line {number} skipped: {problem}", stacklevel=2
+                )
+        if not tables:
+            return pd.DataFrame()
+        table = pd.concat(tables, ignore_index=True)
+    if _GROUP in table:
+        table[_GROUP] = table[_GROUP].astype(str)
+    return table
 
 
-def _entry_order(entries, estimator):
-    """`estimator`'s order of `entries`: by group, then time, then row.
-
-    Returns the rows in that order and each sorted entry's group code (see
-    ``_group_time_order``).
-    """
-    times = _column_of(entries, estimator, "time")
-    return group_time_order(
-        len(entries),
-        _column_of(entries, estimator, "group"),
-        None if times is None else to_seconds(times),
+def _read_lines(args, model, lines, header, format):
+    """The event table of some lines of a followed input, keys matched."""
+    text = b"\n".join(([header] if header is not None else []) + lines)
+    events = read_events(
+        io.BytesIO(text), format=format, **_columns(args, _value_columns(model))
     )
+    return _match_keys(events, model)
 
 
-def _column_of(events, estimator, role):
-    """The `role` column of `events` that `estimator` reads; None if it reads none.
+@contextmanager
+def _live_output(path):
+    """Standard output, a special file, or a new file, written as lines come.
 
-    `role` is ``"group"``, ``"time"`` or ``"event"``; `estimator` is the windower
-    or the value model.
+    An existing file is never replaced: the output is written as entries are
+    judged, not moved into place at the end.
     """
-    spec = getattr(estimator, role)
-    return None if spec is None else column_of(_features(events), spec, role)
+    if path == "-":
+        yield sys.stdout
+        return
+    target = output_target(path)
+    if target.exists() and target.is_file():
+        raise ValueError(
+            f"-o {path} exists: with --follow, results are written as they come, "
+            "so -o names a new file (or -, standard output)."
+        )
+    with open(target, "w" if target.exists() else "x", encoding="utf-8") as file:
+        yield file
 
 
 def _progress(args):
@@ -993,44 +931,37 @@ def _progress(args):
 # -- results ---------------------------------------------------------------------
 
 
-def _expected(detector, windows, k):
-    """The `k` keys expected at each window: ``[key, probability]`` pairs."""
-    if not len(windows):
-        return []
-    expected, probabilities = detector.predict_next(windows, k=k)
-    return [
-        [[_plain(key), round(float(p), 4)] for key, p in zip(keys, probs, strict=True)]
-        for keys, probs in zip(expected, probabilities, strict=True)
-    ]
+def _presented(decided, args):
+    """Decisions as detect writes them: the input's column names, keys as JSON.
 
-
-def _diagnosis(detector, windows, workflow):
-    """Where each flagged window's entry left the workflow, as columns.
-
-    Entries that are not flagged get None (empty in CSV, null in NDJSON).
+    Probabilities and frequencies are rounded to 4 digits; the markers START
+    and END of the workflow columns are written as their names.
     """
-    diagnosis = diagnose(detector, windows, workflow=workflow, k=1)
-    columns = {
-        "diverged_after": diagnosis["diverged_after"].map(_key_text),
-        "diverged_to": diagnosis["observed"].map(_key_text),
-        "usual_next": diagnosis["usual_next"].map(
-            lambda usual: [[_key_text(k), round(f, 4)] for k, f in usual.items()]
-        ),
-        "transition_count": diagnosis["transition_count"],
+    results = _named_as_input(decided, args)
+    pairs = {
+        name: results[name].map(
+            lambda pairs: (
+                [[_json_key(k), round(p, 4)] for k, p in dict(pairs).items()]
+                if pairs is not None
+                else None
+            )
+        )
+        for name in _LIST_COLUMNS
+        if name in results
     }
-    rows = pd.RangeIndex(len(windows))
-    columns = {
-        name: column.astype(object).reindex(rows) for name, column in columns.items()
+    keys = {
+        name: results[name].map(_json_key)
+        for name in ("diverged_after", "diverged_to")
+        if name in results
     }
-    return {
-        name: column.where(column.notna(), None).to_numpy()
-        for name, column in columns.items()
-    }
+    return results.assign(**pairs, **keys)
 
 
-def _plain(key):
-    """A key as a plain Python value (numpy integers are not JSON)."""
-    return key.item() if isinstance(key, np.generic) else key
+def _json_key(key):
+    """A key as written: the workflow's markers START and END by name."""
+    if isinstance(key, float) and math.isinf(key):
+        return "START" if key == START else "END"
+    return key
 
 
 def _flag_sessions(sessions, groups, labels, flagged):

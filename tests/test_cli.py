@@ -236,7 +236,7 @@ def test_detect_in_chunks_warns_once_when_a_file_is_not_in_time_order(
     # One line for the user, without Python's file, line and source.
     (warning,) = chunked.stderr.splitlines()
     assert warning.startswith("sklearn-deeplog detect: warning: Entries of group ")
-    assert "not in time order" in warning and "np.int64" not in warning
+    assert "out of time order" in warning and "np.int64" not in warning
     # Whole, the file is sorted by the windower: nothing to warn about.
     assert run("detect", models["cli"], shuffled, "-q").stderr == ""
 

@@ -270,6 +270,11 @@ def test_iso_dates_become_datetimes(tmp_path):
             r"e\.csv: not a valid CSV file \(.*line 3.*\); check the number of fields",
         ),
         (
+            "e.csv",
+            "timestamp,machine,event\n1,m,a,b,c\n2,m,b\n",
+            r"e\.csv, line 2: more fields than the header names",
+        ),
+        (
             "e.ndjson",
             '{"timestamp": 1, "machine": "m", "event": "a"}\n{oops\n',
             r"e\.ndjson, line 2, column 2: invalid JSON",

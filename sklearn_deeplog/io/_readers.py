@@ -110,10 +110,7 @@ def read_events(path, *, format=None, chunksize=None, **columns):
     """
     if format is None:
         name = _name(path)
-        suffixes = [s.lower() for s in Path(name).suffixes]
-        while suffixes and suffixes[-1] in _COMPRESSIONS:
-            suffixes.pop()
-        format = _FORMATS.get(suffixes[-1] if suffixes else "")
+        format, _ = file_format(name)
         if format is None:
             raise ValueError(
                 f"{name}: unknown event file format; name the file .csv, .txt, "
@@ -125,6 +122,26 @@ def read_events(path, *, format=None, chunksize=None, **columns):
         return read_txt(path, chunksize=chunksize)
     reader = {"csv": read_csv, "json": read_json, "ndjson": read_ndjson}[format]
     return reader(path, chunksize=chunksize, **columns)
+
+
+def file_format(path):
+    """The format of an event file and its compression, from its suffixes.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file's name, e.g. ``events.ndjson.gz``.
+
+    Returns
+    -------
+    format : {'csv', 'txt', 'json', 'ndjson'} or None
+        The format; None when the suffix is none of theirs.
+    compression : str or None
+        The compression suffix (``.gz``, ``.bz2``, ``.xz``), or None.
+    """
+    suffixes = [suffix.lower() for suffix in Path(path).suffixes]
+    compression = suffixes.pop() if suffixes and suffixes[-1] in _COMPRESSIONS else None
+    return _FORMATS.get(suffixes[-1] if suffixes else ""), compression
 
 
 @validate_params(_COLUMN_CONSTRAINTS, prefer_skip_nested_validation=True)
@@ -221,6 +238,14 @@ def read_csv(
                     chunksize=chunksize,
                 )
                 for frame in [reader] if chunksize is None else reader:
+                    if not isinstance(frame.index, pd.RangeIndex):
+                        # pandas takes the extra fields of a first entry with
+                        # more fields than the header for an index.
+                        raise ValueError(
+                            f"{_name(path)}, line 2: more fields than the header "
+                            "names; check the number of fields and the quotes on "
+                            "that line."
+                        )
                     # Row i is on line i + 2 (after the header) as blank lines are
                     # kept, as rows of missing values, then dropped here.
                     kept = frame.notna().any(axis=1).to_numpy()
