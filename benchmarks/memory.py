@@ -2,9 +2,12 @@
 """Peak memory of scoring 10 million windows over a 1,000-key vocabulary.
 
 ``DeepLogDetector`` scores windows in chunks of rows and runs the distinct
-contexts of a chunk through the network in batches (``_SCORING_CHUNK_VALUES``,
-``_SCORING_BATCH_VALUES`` and ``_SCORING_BATCH_GATES`` in ``_detector.py``), so
-its working memory does not grow with the input. This script measures it:
+contexts of a chunk through the network in batches, sized within scikit-learn's
+``working_memory`` (1024 MiB by default; the bytes budgeted per window value,
+log-probability and gate value are ``_CHUNK_BYTES_PER_VALUE``,
+``_BATCH_BYTES_PER_LOG_PROBABILITY`` and ``_BATCH_BYTES_PER_GATE`` in
+``_detector.py``), so its working memory does not grow with the input. This
+script measures it, at the default ``working_memory``:
 
 1. generates logs from a random workflow over ``--keys`` log keys (each key is
    followed by one of four keys, with probabilities 0.85, 0.1, 0.04 and 0.01: a
@@ -41,6 +44,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import sklearn
 import torch
 
 import sklearn_deeplog
@@ -144,10 +148,16 @@ def child(args):
     detector = DeepLogDetector(max_epochs=1, random_state=0).fit(train)
     windows = workflow_logs(args.windows, args.keys, rng)
     if args.child_one_chunk:
-        detector_module._SCORING_CHUNK_VALUES = sys.maxsize
-        batch = REFERENCE_BATCH_CONTEXTS
-        detector_module._SCORING_BATCH_VALUES = batch * len(detector.keys_)
-        detector_module._SCORING_BATCH_GATES = batch * 4 * detector.hidden_size
+        # All the windows in one chunk, and a working memory that makes batches
+        # of REFERENCE_BATCH_CONTEXTS contexts.
+        detector_module._row_chunks = lambda X: [X]
+        context_bytes = max(
+            detector_module._BATCH_BYTES_PER_LOG_PROBABILITY * len(detector.keys_),
+            detector_module._BATCH_BYTES_PER_GATE * 4 * detector.hidden_size,
+        )
+        sklearn.set_config(
+            working_memory=REFERENCE_BATCH_CONTEXTS * context_bytes / MIB
+        )
     scores, figures = measure(detector, windows)
     np.save(args.child_scores, scores)
     figures["keys"] = len(detector.keys_)

@@ -32,8 +32,9 @@ default_role = "literal"
 autosummary_generate = True
 # The methods scikit-learn's mixins give (get_params, set_params, set_output,
 # fit_predict, ...) are documented by scikit-learn, and their docstrings refer
-# to its own pages: list only the methods this package defines.
-autodoc_default_options = {"members": True, "inherited-members": False}
+# to its own pages: list only the methods this package defines, in an estimator
+# or in a base it shares with others (see _skip_scikit_learn_members).
+autodoc_default_options = {"members": True, "inherited-members": True}
 # As scikit-learn does: the autosummary class template lists the methods, so
 # numpydoc must not add a second, duplicate table of them.
 numpydoc_show_class_members = False
@@ -103,3 +104,14 @@ html_sidebars = {"citing": [], "command_line": []}
 # custom.css: long API names wrap instead of running under the sidebars.
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]
+
+
+def _skip_scikit_learn_members(app, what, name, obj, skip, options):
+    """Leave out the members an estimator inherits from scikit-learn's classes."""
+    if (getattr(obj, "__module__", None) or "").split(".")[0] == "sklearn":
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_scikit_learn_members)

@@ -8,13 +8,14 @@ from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
 from ._detector import DeepLogDetector
+from ._outlier import OffsetDecisionMixin
 from ._parameter_values import ParameterValueDetector
 from ._windower import SequenceWindower
 
 __all__ = ["DeepLog"]
 
 
-class DeepLog(OutlierMixin, BaseEstimator):
+class DeepLog(OffsetDecisionMixin, OutlierMixin, BaseEstimator):
     """DeepLog's detection: the log-key model, then the parameter-value model.
 
     An entry is anomalous when its key is (the key model flags it), or else when
@@ -140,36 +141,6 @@ class DeepLog(OutlierMixin, BaseEstimator):
             Negative exactly for the entries one of the models flags.
         """
         return combine_decisions(*self._decisions(X))[0]
-
-    def decision_function(self, X):
-        """Shifted scores: negative for anomalies (``offset_`` is 0).
-
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_entries, n_columns)
-            The event table.
-
-        Returns
-        -------
-        decision : ndarray of shape (n_entries,)
-            ``score_samples(X) - offset_``.
-        """
-        return self.score_samples(X) - self.offset_
-
-    def predict(self, X):
-        """Flag entries whose key or parameter values are anomalous.
-
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_entries, n_columns)
-            The event table.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_entries,)
-            +1 for a normal entry, -1 for an anomaly.
-        """
-        return np.where(self.decision_function(X) >= 0, 1, -1)
 
     def flagged_by(self, X):
         """Which model flags each entry.

@@ -1,19 +1,19 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """DeepLog's log-key anomaly detector: the scikit-learn face of the LSTM."""
 
-import contextlib
-import copy
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
+from sklearn.base import _fit_context
+from sklearn.utils import gen_batches
+from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 from tqdm.auto import tqdm
 
-from ._torch_nets import TorchNetMixin, resolve_device
+from ._torch_nets import TorchDetector, resolve_device
 from ._windower import NO_EVENT, SESSION_END, is_marker
 
 __all__ = ["DeepLogDetector"]
@@ -25,30 +25,23 @@ UNKNOWN_CODE = 1
 #: Embedding index of the first vocabulary key; key ``j`` has index ``j + KEY_OFFSET``.
 KEY_OFFSET = 2
 
-# Scoring memory is bounded whatever the input size: windows are scored in chunks
-# of about _SCORING_CHUNK_VALUES values (rows x columns), and distinct contexts run
-# through the network in batches of at most _SCORING_BATCH_VALUES log-probabilities
-# (contexts x outputs; several copies of them are made) and _SCORING_BATCH_GATES
-# LSTM gate values (contexts x 4 hidden units). On HDFS the gates bound it, and
-# all the distinct contexts of its test log fit one batch: prefixes are shared
+# Scoring's memory is bounded by scikit-learn's working_memory (MiB, 1024 by
+# default; set it with sklearn.config_context), whatever the input size: windows
+# are scored in chunks of rows, and the distinct contexts of a chunk run through
+# the network in batches. The bytes budgeted per window value of a chunk, per
+# log-probability of a batch (contexts x outputs; several copies of them are
+# made) and per LSTM gate value of a batch (contexts x 4 hidden units) make the
+# default 4 Mi window values and 4 Mi log-probabilities or 8 Mi gate values, of
+# which benchmarks/memory.py measures 250 to 360 MiB in use: the rest is room for
+# what is not chunked (the input, the scores). On HDFS the gates bound the batch,
+# and all the distinct contexts of its test log fit one: prefixes are shared
 # across the whole log.
-_SCORING_CHUNK_VALUES = 2**22
-_SCORING_BATCH_VALUES = 2**22
-_SCORING_BATCH_GATES = 2**23
-
-# What fit and partial_fit set: removed when they are interrupted halfway.
-_FITTED_ATTRIBUTES = (
-    "device_",
-    "session_end_",
-    "keys_",
-    "net_",
-    "offset_",
-    "n_features_in_",
-    "feature_names_in_",
-)
+_CHUNK_BYTES_PER_VALUE = 256
+_BATCH_BYTES_PER_LOG_PROBABILITY = 256
+_BATCH_BYTES_PER_GATE = 128
 
 
-class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
+class DeepLogDetector(TorchDetector):
     """DeepLog's log-key anomaly detector (Du et al., CCS 2017).
 
     An LSTM learns from normal logs to predict the next log key from the keys
@@ -147,7 +140,9 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
 
     Windows repeat a lot in logs, so training and scoring work on the distinct
     windows, each once, and scatter the results back. Scoring works in chunks of
-    rows and batches of contexts, so its memory does not grow with the input.
+    rows and batches of contexts, so its memory does not grow with the input:
+    scikit-learn's ``working_memory`` bounds it (see
+    :func:`sklearn.config_context`).
 
     Ctrl-C during training stops it as skorch does: :meth:`fit` and
     :meth:`partial_fit` return a usable detector with the weights learned so far
@@ -170,22 +165,13 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        **TorchDetector._parameter_constraints,
         "top_g": [Interval(Integral, 1, None, closed="left")],
-        "hidden_size": [Interval(Integral, 1, None, closed="left")],
-        "num_layers": [Interval(Integral, 1, None, closed="left")],
-        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
         "min_end_probability": [Interval(Real, 0, 1, closed="neither")],
         "contamination": [
             StrOptions({"auto"}),
             Interval(Real, 0, 0.5, closed="right"),
         ],
-        "device": [str],
-        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -237,7 +223,7 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
         self : DeepLogDetector
             The fitted detector.
         """
-        with self._unfitted_if_interrupted(), self._torch_threads():
+        with self._fitting():
             X, session_end = self._validate_windows(X, reset=True)
             self.device_ = resolve_device(self.device)
             self.session_end_ = session_end
@@ -245,7 +231,6 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
             with self._seeded_rng():
                 self.net_ = self._build_net()
                 self._train(*self._training_data(X), epochs=self.max_epochs)
-            self._warn_if_interrupted(epochs_before=0, epochs=self.max_epochs)
             self._set_offset(X)
         return self
 
@@ -272,7 +257,7 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
             The updated detector.
         """
         first_call = not hasattr(self, "net_")
-        with self._unfitted_if_interrupted(), self._torch_threads():
+        with self._fitting():
             X, session_end = self._validate_windows(X, reset=first_call)
             if first_call:
                 self.device_ = resolve_device(self.device)
@@ -287,83 +272,29 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
                     self.net_.initialize()
                 elif len(new_keys):
                     self._grow(new_keys)
-                epochs_before = len(self.net_.history)
                 # lr as set now, e.g. lower for updates
                 self._train(*self._training_data(X), epochs=1)
-            self._warn_if_interrupted(epochs_before, epochs=1)
             if first_call:
                 self._set_offset(X)
         return self
 
-    @contextlib.contextmanager
-    def _unfitted_if_interrupted(self):
-        """On Ctrl-C outside skorch's training loop, leave the detector unfitted.
-
-        Without this, an interrupt between two assignments (e.g. a grown
-        vocabulary before its grown network) would leave a model that looks
-        fitted but is not consistent.
-        """
-        try:
-            yield
-        except KeyboardInterrupt:
-            for name in _FITTED_ATTRIBUTES:
-                self.__dict__.pop(name, None)
-            raise
-
-    def _warn_if_interrupted(self, epochs_before, epochs):
-        """Say so when skorch stopped training on Ctrl-C (it keeps the net)."""
-        completed = sum(
-            "train_loss" in row for row in self.net_.history[epochs_before:]
-        )
-        if completed < epochs:
-            warnings.warn(
-                f"Training was interrupted (Ctrl-C) after {completed} of {epochs} "
-                "epoch(s); the detector keeps the weights learned so far and can be "
-                "used, or trained further with partial_fit.",
-                UserWarning,
-                stacklevel=3,
-            )
-
-    def _build_net(self):
+    def _network_parts(self):
         import torch
 
-        from ._network import LogKeyLSTM, WeightedNeuralNet, batch_loader
+        from ._network import LogKeyLSTM, WeightedNeuralNet
 
-        return WeightedNeuralNet(
-            module=LogKeyLSTM,
-            module__n_keys=len(self.keys_),
-            module__embedding_dim=self.embedding_dim,
-            module__hidden_size=self.hidden_size,
-            module__num_layers=self.num_layers,
-            module__session_end=self.session_end_,
-            criterion=torch.nn.CrossEntropyLoss,
-            criterion__reduction="none",
-            optimizer=torch.optim.Adam,
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            train_split=None,
-            iterator_train=batch_loader,
-            iterator_train__shuffle=True,
-            device=self.device_,
-            verbose=0,  # no epoch table: _train shows progress as verbose says
-        )
+        return WeightedNeuralNet, {
+            "module": LogKeyLSTM,
+            "module__n_keys": len(self.keys_),
+            "module__session_end": self.session_end_,
+            "criterion": torch.nn.CrossEntropyLoss,
+            "criterion__reduction": "none",
+        }
 
     def _grow(self, new_keys):
         """Append ``new_keys`` to the vocabulary, keeping the learned weights."""
-        from ._network import grow_state_dict
-
-        old_state = copy.deepcopy(self.net_.module_.state_dict())
-        n_old = len(self.keys_)
         self.keys_ = np.concatenate([self.keys_, new_keys])
-        with warnings.catch_warnings():
-            # skorch announces the re-initialisation that we undo below.
-            warnings.simplefilter("ignore")
-            self.net_.set_params(module__n_keys=len(self.keys_))
-        state = grow_state_dict(
-            old_state, self.net_.module_.state_dict(), n_old, self.session_end_
-        )
-        self.net_.module_.load_state_dict(state)
+        self._grow_net(len(self.keys_))
 
     def _training_data(self, X):
         """Distinct (context, target) pairs, weighted by their counts."""
@@ -416,36 +347,6 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
         with self._scoring():
             X, _ = self._validate_windows(X, reset=False)
             return self._score_rows(X)
-
-    def decision_function(self, X):
-        """Shifted scores: negative for anomalies.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_entries, window + 1)
-            Windows: context keys, then the key to check.
-
-        Returns
-        -------
-        decision : ndarray of shape (n_entries,)
-            ``score_samples(X) - offset_``.
-        """
-        return self.score_samples(X) - self.offset_
-
-    def predict(self, X):
-        """Flag anomalous log entries.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_entries, window + 1)
-            Windows: context keys, then the key to check.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_entries,)
-            +1 for a normal entry, -1 for an anomaly.
-        """
-        return np.where(self.decision_function(X) >= 0, 1, -1)
 
     def score(self, X, y=None):
         """Mean log-likelihood of the observed keys: higher is better.
@@ -524,7 +425,7 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
         return keys, probabilities
 
     def _score_rows(self, X):
-        """Scores of the windows X, chunk by chunk (see _SCORING_CHUNK_VALUES)."""
+        """Scores of the windows X, chunk by chunk (see _CHUNK_BYTES_PER_VALUE)."""
         return np.concatenate([self._score_chunk(chunk) for chunk in _row_chunks(X)])
 
     def _score_chunk(self, X):
@@ -576,24 +477,20 @@ class DeepLogDetector(TorchNetMixin, OutlierMixin, BaseEstimator):
         """Yield ``(start, float64 log-probabilities)`` for batches of contexts."""
         import torch
 
-        # Scoring runs in float64 so that a window's score does not depend on the
-        # batch it is computed in (float32 products differ by ~1e-6 with batching).
         # Contexts come sorted (_unique_rows), so a batch's share many prefixes.
-        module = copy.deepcopy(self.net_.module_).double().eval()
-        batch_size = max(
-            min(
-                _SCORING_BATCH_VALUES // self._n_outputs,
-                _SCORING_BATCH_GATES // (4 * module.lstm.hidden_size),
-            ),
-            1,
+        module = self._scoring_module()
+        context_bytes = max(
+            _BATCH_BYTES_PER_LOG_PROBABILITY * self._n_outputs,
+            _BATCH_BYTES_PER_GATE * 4 * module.lstm.hidden_size,
         )
-        starts = range(0, len(contexts), batch_size)
-        progress = tqdm(starts, desc="scoring", unit="batch", disable=self.verbose < 2)
+        batches = gen_batches(len(contexts), get_chunk_n_rows(context_bytes))
+        progress = tqdm(
+            list(batches), desc="scoring", unit="batch", disable=self.verbose < 2
+        )
         with torch.no_grad():
-            for start in progress:
-                batch = contexts[start : start + batch_size]
-                logits = module.forward_shared_prefixes(batch)
-                yield start, torch.log_softmax(logits, dim=1)
+            for batch in progress:
+                logits = module.forward_shared_prefixes(contexts[batch])
+                yield batch.start, torch.log_softmax(logits, dim=1)
 
     # -- windows -------------------------------------------------------------------
 
@@ -771,9 +668,9 @@ def _vocabulary(X, session_end):
 
 
 def _row_chunks(X):
-    """Consecutive row blocks of X of about _SCORING_CHUNK_VALUES values each."""
-    rows = max(_SCORING_CHUNK_VALUES // X.shape[1], 1)
-    return (X[start : start + rows] for start in range(0, len(X), rows))
+    """Consecutive row blocks of X within scikit-learn's working_memory."""
+    rows = get_chunk_n_rows(_CHUNK_BYTES_PER_VALUE * X.shape[1])
+    return (X[batch] for batch in gen_batches(len(X), rows))
 
 
 def _unique_rows(codes, n_codes):

@@ -2,13 +2,73 @@
 """Reading an event table: its columns, its times, and the order of its entries.
 
 One definition shared by everything that reads event tables (the windower, the
-value model, the stream detector), so that they order entries alike.
+value model, the stream detector), so that they read and order entries alike.
 """
 
 import numpy as np
 import pandas as pd
+from sklearn.utils.validation import validate_data
 
-__all__ = ["column_of", "group_time_order", "to_seconds"]
+__all__ = [
+    "column_of",
+    "group_and_times",
+    "group_time_order",
+    "positions_in_runs",
+    "to_seconds",
+    "validate_event_table",
+]
+
+
+def validate_event_table(estimator, X, reset):
+    """Check an event table as `estimator`'s input, and its columns since fit.
+
+    A DataFrame is kept as it is (its columns may be of any types); anything else
+    becomes a 2-D array of any dtype, missing and infinite values included: the
+    estimator checks the columns it reads.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The estimator reading the table (see ``validate_data``).
+    X : {array-like, DataFrame} of shape (n_entries, n_columns)
+        The event table.
+    reset : bool
+        Whether the columns are learned (in fit) rather than checked.
+
+    Returns
+    -------
+    table : DataFrame or ndarray of shape (n_entries, n_columns)
+    """
+    if isinstance(X, pd.DataFrame):
+        validate_data(estimator, X, skip_check_array=True, reset=reset)
+        if X.shape[0] == 0 or X.shape[1] == 0:
+            raise ValueError(
+                f"Found an event table of shape {X.shape}: "
+                f"{type(estimator).__name__} needs at least one row and one column."
+            )
+        return X
+    return validate_data(estimator, X, dtype=None, ensure_all_finite=False, reset=reset)
+
+
+def group_and_times(table, group, time):
+    """The group column and the time column in seconds of an event table.
+
+    Parameters
+    ----------
+    table : DataFrame or ndarray of shape (n_entries, n_columns)
+        The event table.
+    group, time : str, int or None
+        The columns (name or index); None for no such column.
+
+    Returns
+    -------
+    groups : ndarray of shape (n_entries,) or None
+    times : ndarray of shape (n_entries,), dtype float64, or None
+        See :func:`to_seconds`.
+    """
+    groups = None if group is None else column_of(table, group, "group")
+    times = None if time is None else to_seconds(column_of(table, time, "time"))
+    return groups, times
 
 
 def group_time_order(n_entries, groups, times):
@@ -41,6 +101,22 @@ def group_time_order(n_entries, groups, times):
         [rows, group_codes] if times is None else [rows, times, group_codes]
     )
     return order, group_codes[order]
+
+
+def positions_in_runs(is_start):
+    """Position of each entry in its run of consecutive entries (0 for the first).
+
+    Parameters
+    ----------
+    is_start : ndarray of bool of shape (n_entries,)
+        Whether each entry starts a run; the first entry must.
+
+    Returns
+    -------
+    positions : ndarray of shape (n_entries,)
+    """
+    rows = np.arange(len(is_start))
+    return rows - np.maximum.accumulate(np.where(is_start, rows, 0))
 
 
 def column_of(table, spec, role):

@@ -55,6 +55,7 @@ class LogKeyLSTM(nn.Module):
 
     def __init__(self, n_keys, embedding_dim, hidden_size, num_layers, session_end):
         super().__init__()
+        self.session_end = session_end
         self.embedding = nn.Embedding(n_keys + KEY_OFFSET, embedding_dim)
         self.lstm = nn.LSTM(embedding_dim, hidden_size, num_layers, batch_first=True)
         self.output = nn.Linear(hidden_size, n_keys + int(session_end))
@@ -73,6 +74,21 @@ class LogKeyLSTM(nn.Module):
             hidden_size,
             num_layers,
             n_keys + int(session_end),
+        )
+
+    def load_grown_state(self, old_state):
+        """Load the learned state of this module before its vocabulary grew.
+
+        See :func:`grow_state_dict` for how the new keys start.
+
+        Parameters
+        ----------
+        old_state : dict of str to torch.Tensor
+            State dict of the module with the smaller vocabulary.
+        """
+        n_old_keys = old_state["embedding.weight"].shape[0] - KEY_OFFSET
+        self.load_state_dict(
+            grow_state_dict(old_state, self.state_dict(), n_old_keys, self.session_end)
         )
 
     def forward(self, context, sample_weight=None):
@@ -243,6 +259,22 @@ class ValueLSTM(nn.Module):
             num_layers,
             n_values,
         )
+
+    def load_grown_state(self, old_state):
+        """Load the learned state of this module before new keys were added.
+
+        The new keys keep the embeddings they were initialised with.
+
+        Parameters
+        ----------
+        old_state : dict of str to torch.Tensor
+            State dict of the module with fewer keys.
+        """
+        state = self.state_dict()
+        with torch.no_grad():
+            for name, old in old_state.items():
+                state[name][: len(old)] = old
+        self.load_state_dict(state)
 
     def forward(self, key, history):
         embedded = self.embedding(key)[:, None, :].expand(-1, history.shape[1], -1)

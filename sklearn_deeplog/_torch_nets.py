@@ -1,33 +1,73 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""What the estimators owning a torch network share: device, threads, training, saving.
+"""The base of the outlier detectors that own a torch network.
 
 Importing this module does not import torch (nor do the estimators' modules):
 torch is imported when a network is built, trained, scored or restored.
 """
 
 import contextlib
+import copy
 import threading
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
+from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from ._outlier import OffsetDecisionMixin
 from ._persistence import _check_saved_version, _current_version
 
-__all__ = ["TorchNetMixin", "resolve_device"]
+__all__ = ["TorchDetector", "resolve_device"]
 
 # Held while a fit uses torch's process-wide random generator (see seeded_rng).
 _TORCH_RNG_LOCK = threading.RLock()
 
 
-class TorchNetMixin:
-    """Mixin for an estimator that owns a skorch net ``net_`` built by ``_build_net``.
+class TorchDetector(OffsetDecisionMixin, OutlierMixin, BaseEstimator):
+    """Base of the outlier detectors that own a skorch net ``net_``.
 
-    It expects the parameters ``lr``, ``n_threads``, ``random_state`` and
-    ``verbose`` and, once fitted, the attribute ``device_``; ``net_`` may be None
-    for a fitted estimator that has nothing to learn.
+    A subclass has the parameters of the constraints below, and its own; it
+    gives its network's class, module and loss in ``_network_parts``. Once
+    fitted, it has the attribute ``device_`` and ``net_``, which may be None for
+    a fitted detector that has nothing to learn.
     """
+
+    _parameter_constraints: dict = {
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "num_layers": [Interval(Integral, 1, None, closed="left")],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "device": [str],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    @contextlib.contextmanager
+    def _fitting(self):
+        """Fit on ``n_threads`` threads; on Ctrl-C, leave the detector unfitted.
+
+        Ctrl-C during training is skorch's: it stops training and keeps the net
+        (see :meth:`_train`). Anywhere else, an interrupt between two
+        assignments (e.g. a grown vocabulary before its grown network) would
+        leave a model that looks fitted but is not consistent: every fitted
+        attribute (a name ending in "_", scikit-learn's convention) is removed.
+        """
+        try:
+            with self._torch_threads():
+                yield
+        except KeyboardInterrupt:
+            fitted = [
+                v for v in vars(self) if v.endswith("_") and not v.startswith("__")
+            ]
+            for name in fitted:
+                delattr(self, name)
+            raise
 
     @contextlib.contextmanager
     def _torch_threads(self):
@@ -72,11 +112,49 @@ class TorchNetMixin:
             torch.manual_seed(seed)
             yield
 
+    def _build_net(self):
+        """A new skorch net of the parts ``_network_parts`` gives, on ``device_``."""
+        import torch
+
+        from ._network import batch_loader
+
+        net_class, parts = self._network_parts()
+        return net_class(
+            **parts,
+            module__embedding_dim=self.embedding_dim,
+            module__hidden_size=self.hidden_size,
+            module__num_layers=self.num_layers,
+            optimizer=torch.optim.Adam,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=None,
+            iterator_train=batch_loader,
+            iterator_train__shuffle=True,
+            device=self.device_,
+            verbose=0,  # no epoch table: _train shows progress as verbose says
+        )
+
+    def _grow_net(self, n_keys):
+        """Give the module ``n_keys`` keys, keeping the learned weights.
+
+        The module's ``load_grown_state`` says how its new keys start. skorch
+        re-creates the optimizer: Adam's moment estimates restart.
+        """
+        old_state = copy.deepcopy(self.net_.module_.state_dict())
+        with warnings.catch_warnings():
+            # skorch announces the re-initialisation that load_grown_state undoes.
+            warnings.simplefilter("ignore")
+            self.net_.set_params(module__n_keys=n_keys)
+        self.net_.module_.load_grown_state(old_state)
+
     def _train(self, X, y, epochs):
         """Train ``net_`` ``epochs`` more epochs with ``lr`` and ``verbose`` as now.
 
         ``verbose`` 1 shows one progress bar over the epochs, the training loss in
-        its postfix; 2 also a progress bar over the batches of each epoch.
+        its postfix; 2 also a progress bar over the batches of each epoch. Ctrl-C
+        stops training as skorch does, keeping the weights learned so far, and a
+        warning says how many epochs were completed.
         """
         from skorch.callbacks import ProgressBar
 
@@ -88,7 +166,27 @@ class TorchNetMixin:
         self.net_.set_params(lr=self.lr, callbacks=callbacks)
         # skorch's set_params keeps the callbacks of an initialized net.
         self.net_.initialize_callbacks()
+        epochs_before = len(self.net_.history) if self.net_.initialized_ else 0
         self.net_.partial_fit(X, y, epochs=epochs)
+        completed = sum(
+            "train_loss" in row for row in self.net_.history[epochs_before:]
+        )
+        if completed < epochs:
+            warnings.warn(
+                f"Training was interrupted (Ctrl-C) after {completed} of {epochs} "
+                "epoch(s); the detector keeps the weights learned so far and can be "
+                "used, or trained further with partial_fit.",
+                UserWarning,
+                stacklevel=2,
+            )
+
+    def _scoring_module(self):
+        """A float64 copy of the module, in evaluation mode.
+
+        Scoring runs in float64 so that an entry's score does not depend on the
+        batch it is computed in (float32 products differ by ~1e-6 with batching).
+        """
+        return copy.deepcopy(self.net_.module_).double().eval()
 
     def __getstate__(self):
         state = dict(super().__getstate__())

@@ -7,13 +7,15 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import (
-    _check_feature_names_in,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from ._event_table import column_of, group_time_order, to_seconds
+from ._event_table import (
+    column_of,
+    group_and_times,
+    group_time_order,
+    positions_in_runs,
+    validate_event_table,
+)
 
 __all__ = ["NO_EVENT", "SESSION_END", "SequenceWindower"]
 
@@ -164,7 +166,7 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
                 "timeout needs a time column: set time=<column> (seconds or "
                 "datetimes), or leave timeout=None."
             )
-        self._columns(self._validate(X, reset=True))
+        self._columns(validate_event_table(self, X, reset=True))
         return self
 
     def transform(self, X):
@@ -183,7 +185,7 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
             end-of-session marker column.
         """
         check_is_fitted(self)
-        keys, groups, times = self._columns(self._validate(X, reset=False))
+        keys, groups, times = self._columns(validate_event_table(self, X, reset=False))
         return self._windows(keys, groups, times)
 
     def get_feature_names_out(self, input_features=None):
@@ -216,35 +218,18 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
-    def _validate(self, X, reset):
-        if isinstance(X, pd.DataFrame):
-            validate_data(self, X, skip_check_array=True, reset=reset)
-            if X.shape[0] == 0 or X.shape[1] == 0:
-                raise ValueError(
-                    f"Found an event table of shape {X.shape}: SequenceWindower "
-                    "needs at least one row and one column."
-                )
-            return X
-        return validate_data(self, X, dtype=None, ensure_all_finite=False, reset=reset)
-
     def _columns(self, table):
         """The key, group and time columns of ``table`` as numpy arrays."""
         keys = column_of(table, -1 if self.event is None else self.event, "event")
-        groups = None if self.group is None else column_of(table, self.group, "group")
-        times = (
-            None
-            if self.time is None
-            else to_seconds(column_of(table, self.time, "time"))
-        )
-        return _check_keys(keys), groups, times
+        return (_check_keys(keys), *group_and_times(table, self.group, self.time))
 
     def _windows(self, keys, groups, times):
         n_entries = len(keys)
-        rows = np.arange(n_entries)
         order, sorted_groups = group_time_order(n_entries, groups, times)
         sorted_keys = keys[order]
-        is_start = np.r_[True, sorted_groups[1:] != sorted_groups[:-1]]
-        position = rows - np.maximum.accumulate(np.where(is_start, rows, 0))
+        position = positions_in_runs(
+            np.r_[True, sorted_groups[1:] != sorted_groups[:-1]]
+        )
 
         n_columns = self.window + 1 + int(self.complete_sessions)
         windows = np.full((n_entries, n_columns), NO_EVENT, dtype=sorted_keys.dtype)

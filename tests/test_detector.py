@@ -5,12 +5,12 @@ import warnings
 
 import numpy as np
 import pytest
+import sklearn
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import NotFittedError
 
 from sklearn_deeplog import NO_EVENT, SESSION_END, DeepLogDetector, SequenceWindower
-from sklearn_deeplog import _detector as detector_module
 from sklearn_deeplog._network import LogKeyLSTM, WeightedNeuralNet, grow_state_dict
 from sklearn_deeplog._torch_nets import resolve_device
 
@@ -171,20 +171,35 @@ def test_complete_sessions_flag_a_session_that_stops_early():
 def test_scoring_in_small_chunks_and_batches_changes_nothing(
     complete_sessions, monkeypatch
 ):
-    # Bounded memory: scoring works on row chunks and context batches; results
-    # must not depend on their sizes (including sessions split across chunks).
+    # Bounded memory: scoring works on row chunks and context batches within
+    # scikit-learn's working_memory; results must not depend on their sizes
+    # (including sessions split across chunks).
     rng = np.random.default_rng(0)
     events = np.column_stack([np.repeat(np.arange(40), 6), rng.integers(0, 5, 240)])
     windower = SequenceWindower(window=3, group=0, complete_sessions=complete_sessions)
     X = windower.fit_transform(events)
     detector = small_detector(max_epochs=5).fit(X)
     whole = (detector.score_samples(X), detector.score(X), detector.predict_next(X))
-    monkeypatch.setattr(detector_module, "_SCORING_CHUNK_VALUES", 7 * X.shape[1])
-    monkeypatch.setattr(detector_module, "_SCORING_BATCH_VALUES", 20)
-    monkeypatch.setattr(detector_module, "_SCORING_BATCH_GATES", 3 * 4 * 16)
-    assert_allclose(detector.score_samples(X), whole[0], rtol=0, atol=1e-9)
-    assert detector.score(X) == pytest.approx(whole[1], abs=1e-9)
-    keys, probabilities = detector.predict_next(X)
+    chunks, batches = [], []
+    score_chunk = DeepLogDetector._score_chunk
+    forward = LogKeyLSTM.forward_shared_prefixes
+
+    def recording_score_chunk(detector, chunk):
+        chunks.append(len(chunk))
+        return score_chunk(detector, chunk)
+
+    def recording_forward(module, context):
+        batches.append(len(context))
+        return forward(module, context)
+
+    monkeypatch.setattr(DeepLogDetector, "_score_chunk", recording_score_chunk)
+    monkeypatch.setattr(LogKeyLSTM, "forward_shared_prefixes", recording_forward)
+    with sklearn.config_context(working_memory=0.025):  # 25.6 kB
+        assert_allclose(detector.score_samples(X), whole[0], rtol=0, atol=1e-9)
+        assert detector.score(X) == pytest.approx(whole[1], abs=1e-9)
+        keys, probabilities = detector.predict_next(X)
+    assert sum(chunks) == len(X) and 1 < len(chunks) < len(X)
+    assert max(batches) < len(np.unique(X[:, :3], axis=0))
     assert_array_equal(keys, whole[2][0])
     assert_allclose(probabilities, whole[2][1], rtol=0, atol=1e-12)
 
@@ -348,7 +363,7 @@ def test_ctrl_c_outside_training_leaves_the_detector_unfitted(fitted, monkeypatc
     detector = copy.deepcopy(fitted[0])
     with pytest.raises(KeyboardInterrupt):
         detector.partial_fit([[1, 2, 3, 99]])
-    assert not hasattr(detector, "keys_") and not hasattr(detector, "net_")
+    assert not [name for name in vars(detector) if name.endswith("_")]
 
 
 def test_an_epoch_is_one_shuffled_pass_over_the_distinct_windows(monkeypatch):

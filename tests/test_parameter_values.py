@@ -7,9 +7,12 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 import torch
 from numpy.testing import assert_array_equal
+from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
+from skorch import NeuralNet
 
 from sklearn_deeplog import (
     DeepLog,
@@ -189,6 +192,56 @@ def test_torch_runs_on_n_threads_then_is_restored(monkeypatch):
     finally:
         torch.set_num_threads(previous)
     assert seen and set(seen) == {1}
+
+
+def test_scoring_in_small_batches_changes_nothing(logs, fitted, monkeypatch):
+    # Entries run through the network in batches within scikit-learn's
+    # working_memory; float64 scoring makes the errors independent of them.
+    detector, test = fitted.value_model_, logs[1]
+    whole = detector.score_samples(test)
+    batches = []
+    forward = ValueLSTM.forward
+
+    def recording_forward(module, key, history):
+        batches.append(len(key))
+        return forward(module, key, history)
+
+    monkeypatch.setattr(ValueLSTM, "forward", recording_forward)
+    with sklearn.config_context(working_memory=0.05):
+        assert_array_equal(detector.score_samples(test), whole)
+    assert len(batches) > 1 and sum(batches) == np.count_nonzero(whole)
+
+
+def test_ctrl_c_during_training_keeps_a_usable_model_and_says_so(logs, monkeypatch):
+    calls = {"n": 0}
+    train_step = NeuralNet.train_step
+
+    def interrupted_train_step(net, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return train_step(net, *args, **kwargs)
+
+    monkeypatch.setattr(NeuralNet, "train_step", interrupted_train_step)
+    with pytest.warns(UserWarning, match=r"interrupted \(Ctrl-C\) after \d+ of 15"):
+        detector = value_model().fit(logs[0])
+    assert detector.predict(logs[1]).shape == (len(logs[1]),)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_ctrl_c_outside_training_leaves_the_detector_unfitted(
+    logs, fitted, monkeypatch, method
+):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ParameterValueDetector, "_fit_gaussians", interrupted)
+    detector = copy.deepcopy(fitted.value_model_)
+    with pytest.raises(KeyboardInterrupt):
+        getattr(detector, method)(logs[1])
+    assert not [name for name in vars(detector) if name.endswith("_")]
+    with pytest.raises(NotFittedError):
+        detector.predict(logs[1])
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from sklearn_deeplog import (
     LogTemplateMiner,
     ParameterValueDetector,
     SequenceWindower,
+    StreamDetector,
     load_model,
     save_model,
 )
@@ -113,6 +114,7 @@ def test_trusted_types_are_exactly_the_package_estimators():
         LogTemplateMiner,
         ParameterValueDetector,
         SequenceWindower,
+        StreamDetector,
     )
     names = {f"{cls.__module__}.{cls.__qualname__}" for cls in estimators}
     assert set(_TRUSTED_TYPES) == names
