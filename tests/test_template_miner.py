@@ -3,6 +3,7 @@
 
 import gzip
 import pickle
+import re
 import sys
 
 import joblib
@@ -16,6 +17,7 @@ from sklearn_deeplog import (
     UNKNOWN_TEMPLATE,
     LogTemplateMiner,
 )
+from sklearn_deeplog._template_miner import _mask_messages
 from sklearn_deeplog.io import LOGHUB_FORMATS, log_format_regex, read_raw_log
 
 HDFS_FORMAT = LOGHUB_FORMATS["HDFS"]
@@ -76,23 +78,28 @@ def test_transform_does_not_change_the_templates():
     miner = LogTemplateMiner().fit(HDFS_LINES)
     templates = dict(miner.templates_)
     snapshot = pickle.dumps(miner)
-    # Would join (and generalise) template 1 if it were mined.
-    miner.transform(["PacketResponder 1 for stream blk_1 terminating"] * 3)
-    miner.extract_parameters(["PacketResponder 1 for stream blk_1 terminating"])
+    # Would join (and generalise) template 3 if it were mined.
+    new = "Received chunk blk_1 of size 5 from /10.0.0.1"
+    miner.transform([new] * 3)
+    miner.extract_parameters([new])
     assert miner.templates_ == templates
     assert pickle.dumps(miner) == snapshot
     # Mining the same messages does generalise it.
-    miner.partial_fit(["PacketResponder 1 for stream blk_1 terminating"])
-    assert miner.templates_[1] == "PacketResponder <NUM> for <*> <ID> terminating"
+    miner.partial_fit([new])
+    assert miner.templates_[3] == "Received <*> <ID> of size <NUM> from /<IP>"
 
 
 def test_fit_transform_matches_against_the_final_templates():
-    # The first message joins template 1 before "a <*> c" exists in its final
-    # form; fit_transform still matches every message with the final templates.
-    messages = ["user alice logged in", "user bob logged in", "user carol logged out"]
+    # The first message joins template 1 before it exists in its final form;
+    # fit_transform still matches every message with the final templates.
+    messages = [
+        "user alice logged in from web",
+        "user bob logged in from web",
+        "user carol logged out from web",
+    ]
     miner = LogTemplateMiner()
     keys = miner.fit_transform(messages)
-    assert miner.templates_ == {1: "user <*> logged <*>"}
+    assert miner.templates_ == {1: "user <*> logged <*> from web"}
     np.testing.assert_array_equal(keys, miner.transform(messages))
     fitted = LogTemplateMiner().fit(messages)
     np.testing.assert_array_equal(keys, fitted.transform(messages))
@@ -136,8 +143,10 @@ def test_extract_parameters():
         by_key.setdefault(key, set()).add(len(values))
     assert all(len(lengths) == 1 for lengths in by_key.values())
     # <*> parameters found by Drain are extracted too.
-    words = LogTemplateMiner().fit(["user alice logged in", "user bob logged in"])
-    assert words.extract_parameters(["user carol logged in"]) == [["carol"]]
+    words = LogTemplateMiner().fit(
+        ["user alice logged in from web", "user bob logged in from web"]
+    )
+    assert words.extract_parameters(["user carol logged in from web"]) == [["carol"]]
 
 
 def test_lists_of_values_share_one_template():
@@ -151,7 +160,7 @@ def test_lists_of_values_share_one_template():
     assert miner.extract_parameters(lines[1:2]) == [
         ["10.250.14.224:50010", "blk_2 blk_3 blk_4"]
     ]
-    assert LogTemplateMiner(collapse_lists=False).fit(lines).n_templates_ == 3
+    assert LogTemplateMiner(join_values=False).fit(lines).n_templates_ == 3
 
 
 @pytest.mark.parametrize(
@@ -175,14 +184,13 @@ def test_lists_of_values_share_one_template():
         ("data store interrupt caused by dcbf.........0", None),
         (
             "total of 16 ddr error(s) detected and corrected over 27362 seconds",
-            "total of <NUM> ddr error(s) detected and corrected over <DURATION> "
-            "seconds",
+            "total of <NUM> ddr error(s) detected and corrected over <DURATION>",
         ),
         # cloud controller (OpenStack): UUIDs, HTTP requests, times
         (
             "[instance: b9000564-fe1a-409b-b8cc-1e88b294cd1d] Took 19.84 seconds to "
             "build instance.",
-            "[instance: <UUID>] Took <DURATION> seconds to build instance.",
+            "[instance: <UUID>] Took <DURATION> to build instance.",
         ),
         (
             '10.11.10.1 "GET /v2/54fadb412c4e40cdbaed9335e4c35a9e/servers/detail '
@@ -198,7 +206,7 @@ def test_lists_of_values_share_one_template():
         (
             "proxy.cse.cuhk.edu.hk:5070 close, 1190 bytes (1.16 KB) sent, lifetime "
             "00:02",
-            "<HOST> close, <SIZE> bytes (<SIZE> KB) sent, lifetime <TIME>",
+            "<HOST> close, <SIZE> sent, lifetime <TIME>",
         ),
         # web server, ssh, mobile app
         (
@@ -227,13 +235,92 @@ def test_default_masks_are_general(message, masked):
     assert miner.templates_[1] == (message if masked is None else masked)
 
 
+@pytest.mark.parametrize(
+    "message, joined, apart",
+    [
+        (
+            "close, 1190 bytes (1.16 KB) sent, lifetime <1 sec",
+            "close, <SIZE> sent, lifetime <DURATION>",
+            "close, <NUM> bytes (<NUM> KB) sent, lifetime <<NUM> sec",
+        ),
+        (
+            "connection from 1.2.3.4 at Fri Jun 17 07:07:00 2005",
+            "connection from <IP> at <DATETIME>",
+            "connection from <IP> at Fri Jun <NUM> <TIME> <NUM>",
+        ),
+        (
+            "Jun 14 15:16:01 check pass; user unknown",
+            "<DATETIME> check pass; user unknown",
+            "Jun <NUM> <TIME> check pass; user unknown",
+        ),
+        (
+            "ask 10.250.14.224:50010 to delete  blk_2 blk_3, blk_4",
+            "ask <IP> to delete <ID>",
+            "ask <IP> to delete <ID> <ID>, <ID>",
+        ),
+    ],
+)
+def test_join_values(message, joined, apart):
+    assert LogTemplateMiner().fit([message]).templates_ == {1: joined}
+    assert LogTemplateMiner(join_values=False).fit([message]).templates_ == {1: apart}
+
+
+def test_similarity_counts_the_constant_tokens():
+    # A host or an address, a name or nothing in parentheses: the same template.
+    lines = [
+        "proxy.example.com:443 open through proxy proxy.example.com:5070 HTTPS",
+        "10.0.0.1:80 open through proxy proxy.example.com:5070 HTTPS",
+        "connection from 1.2.3.4 (host-4.example.net) at 07:07",
+        "connection from 1.2.3.5 () at 07:08",
+    ]
+    miner = LogTemplateMiner().fit(lines)
+    assert miner.templates_ == {
+        1: "<*> open through proxy <HOST> HTTPS",
+        2: "connection from <IP> <*> at <TIME>",
+    }
+    # One word of four constant tokens differs: another template, unless
+    # sim_th allows it.
+    other = "10.0.0.2:22 open through proxy proxy.example.com:5070 SOCKS5"
+    assert miner.partial_fit([other]).n_templates_ == 3
+    assert LogTemplateMiner(sim_th=0.7).fit([*lines[:2], other]).n_templates_ == 1
+    # Without masks, differing tokens with digits are parameters too.
+    numbers = ["retry 3 failed", "retry 4 failed"]
+    assert LogTemplateMiner(masking=[]).fit(numbers).templates_ == {
+        1: "retry <*> failed"
+    }
+    plain = LogTemplateMiner(masking=[], parametrize_numeric_tokens=False)
+    assert plain.fit(numbers).n_templates_ == 2
+
+
+def test_default_masks_skip_only_tokens_they_cannot_match(shared_data):
+    # Each default mask runs only on tokens holding one of its characters; on
+    # every token of the Loghub samples that gives what running all masks gives.
+    tokens = {
+        token
+        for path in (shared_data / "loghub_2k").glob("*/*_2k.log")
+        for line in path.read_text(errors="replace").splitlines()
+        for token in line.split()
+    }
+    masks = [(re.compile(pattern), f"<{name}>") for pattern, name in DEFAULT_MASKING]
+
+    def mask_all(token):
+        for regex, name in masks:
+            token = regex.sub(name, token)
+        return token
+
+    tokens = sorted(tokens)
+    masked = _mask_messages(tokens, DEFAULT_MASKING, join_values=False)
+    assert masked == [mask_all(token) for token in tokens]
+
+
 def test_masking_parameter():
     lines = ["took 5 ms", "took 7 ms"]
-    assert LogTemplateMiner().fit(lines).templates_ == {1: "took <DURATION> ms"}
+    assert LogTemplateMiner().fit(lines).templates_ == {1: "took <DURATION>"}
     # No masks: Drain alone generalises the differing token.
     assert LogTemplateMiner(masking=[]).fit(lines).templates_ == {1: "took <*> ms"}
-    custom = LogTemplateMiner(masking=[*DEFAULT_MASKING, (r"\bms\b", "UNIT")])
-    assert custom.fit(lines).templates_ == {1: "took <DURATION> <UNIT>"}
+    # Masks apply to tokens, in order: the unit is masked before NUM and SIZE.
+    custom = LogTemplateMiner(masking=[(r"^ms$", "UNIT"), *DEFAULT_MASKING])
+    assert custom.fit(lines).templates_ == {1: "took <NUM> <UNIT>"}
     assert LogTemplateMiner(masking=[(r"\d+", "N")]).fit(["a 1"]).templates_ == {
         1: "a <N>"
     }
@@ -332,16 +419,50 @@ def test_missing_drain3_raises_an_import_error_with_the_fix(monkeypatch):
         LogTemplateMiner().fit(HDFS_LINES)
 
 
-@pytest.mark.parametrize("system, target", [("HDFS", 0.99), ("BGL", 0.95)])
-def test_grouping_accuracy_on_loghub_2k(system, target, shared_data):
-    truth = pd.read_csv(
-        shared_data / "loghub_2k" / system / f"{system}_2k.log_structured.csv",
-        dtype=str,
-        keep_default_na=False,
-    )
-    keys = LogTemplateMiner().fit_transform(truth["Content"]).ravel()
-    assert UNKNOWN_TEMPLATE not in keys
-    assert _grouping_accuracy(truth["EventId"], keys) >= target
+# Grouping accuracy of the defaults on Loghub's 2k samples with corrected ground
+# truth (benchmarks/parsing.py), a little below the measured figures (HDFS 1.0,
+# BGL 0.989, Apache 1.0, Zookeeper 0.989, Proxifier 1.0, Linux 0.878, Mac 0.803,
+# HealthApp 1.0; mean 0.957). One default for all, tuned on none of them alone.
+LOGHUB_2K_TARGETS = {
+    "HDFS": 0.98,
+    "BGL": 0.97,
+    "Apache": 0.98,
+    "Zookeeper": 0.97,
+    "Proxifier": 0.97,
+    "Linux": 0.85,
+    "Mac": 0.77,
+    "HealthApp": 0.97,
+}
+
+
+@pytest.fixture(scope="module")
+def loghub_2k_accuracy(shared_data):
+    """Grouping accuracy of the default miner on each Loghub 2k system."""
+    accuracy = {}
+    for system in LOGHUB_2K_TARGETS:
+        truth = pd.read_csv(
+            shared_data
+            / "loghub_2k"
+            / system
+            / f"{system}_2k.log_structured_corrected.csv",
+            dtype=str,
+            keep_default_na=False,
+        )
+        keys = LogTemplateMiner().fit_transform(truth["Content"]).ravel()
+        assert UNKNOWN_TEMPLATE not in keys
+        # Messages of one template text form one group, as in Loghub-2.0's
+        # evaluation (Linux's corrected truth gives one text three ids).
+        accuracy[system] = _grouping_accuracy(truth["EventTemplate"], keys)
+    return accuracy
+
+
+@pytest.mark.parametrize("system", LOGHUB_2K_TARGETS)
+def test_grouping_accuracy_on_loghub_2k(system, loghub_2k_accuracy):
+    assert loghub_2k_accuracy[system] >= LOGHUB_2K_TARGETS[system]
+
+
+def test_mean_grouping_accuracy_on_loghub_2k(loghub_2k_accuracy):
+    assert np.mean(list(loghub_2k_accuracy.values())) >= 0.94
 
 
 # -- read_raw_log -------------------------------------------------------------
