@@ -19,8 +19,10 @@ import lzma
 import math
 import os
 import re
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import warnings
 from contextlib import contextmanager
@@ -41,7 +43,7 @@ from ._sessions import aggregate_sessions
 from ._stream import DECISION_COLUMNS, StreamDetector
 from ._version import __version__
 from ._windower import SequenceWindower
-from ._workflow import START, Workflow, read_workflow
+from ._workflow import START, Workflow, read_workflow, workflow_format
 from .io import read_events
 from .io._readers import file_format
 
@@ -75,7 +77,7 @@ def build_parser():
     parser : argparse.ArgumentParser
         The parser, with one sub-parser per command.
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sklearn-deeplog",
         description="DeepLog log anomaly detection (Du et al., CCS 2017).",
     )
@@ -226,7 +228,11 @@ def build_parser():
     _add_quiet(workflow)
 
     demo = commands.add_parser(
-        "demo", help="train and evaluate on the bundled HDFS data of the paper"
+        "demo",
+        help="train and evaluate on the bundled HDFS data of the paper",
+        description="The DeepLog paper's HDFS experiment on the sessions bundled "
+        "with the package: train on the normal training sessions (complete "
+        "sessions), then print precision, recall and F1 of the test sessions.",
     )
     demo.add_argument(
         "--epochs",
@@ -234,10 +240,19 @@ def build_parser():
         default=DeepLogDetector().max_epochs,
         help="training epochs (default: %(default)s)",
     )
-    demo.add_argument("--random-state", type=int, default=0)
+    demo.add_argument(
+        "--random-state", type=int, default=0, help="seed (default: %(default)s)"
+    )
     _add_threads(demo)
     _add_quiet(demo)
     return parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, with where to look."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def main(argv=None):
@@ -260,13 +275,15 @@ def main(argv=None):
     prefix = f"sklearn-deeplog {args.command}"
     try:
         with warnings.catch_warnings(), _stopped_by_signals():
-            warnings.showwarning = functools.partial(_show_warning, prefix)
+            warnings.showwarning = functools.partial(
+                _show_warning, prefix, args.command
+            )
             # _match_keys gave the keys the model's type: one of another is new.
             warnings.filterwarnings("ignore", message=_FOREIGN_KEY_WARNING)
             _COMMANDS[args.command](args)
     except _Stopped as stop:
         name = signal.Signals(stop.signum).name
-        print(f"{prefix}: stopped by {name}; no file was written.", file=sys.stderr)
+        print(f"{prefix}: stopped by {name}; no file was changed.", file=sys.stderr)
         return 128 + stop.signum
     except BrokenPipeError:  # the reader of the output went away (| head)
         sys.stdout = open(os.devnull, "w")  # nothing more to flush at exit
@@ -278,7 +295,10 @@ def main(argv=None):
         print(f"{prefix}: error: a file is nested too deeply to read.", file=sys.stderr)
         return 1
     except Exception as err:  # a line for the user, never a traceback
-        message = " ".join(_as_options(str(err)).split())
+        message = str(err)
+        if isinstance(err, OSError) and err.filename is not None:
+            message = f"{err.filename}: {err.strerror}"
+        message = " ".join(_as_options(message, args.command).split())
         if not isinstance(err, (ValueError, TypeError, OSError, KeyError)):
             message = f"{type(err).__name__}: {message}"
         print(f"{prefix}: error: {message}", file=sys.stderr)
@@ -319,16 +339,24 @@ def _stopped_by_signals():
             signal.signal(signum, handler)
 
 
-def _show_warning(prefix, message, category, filename, lineno, file=None, line=None):
+def _show_warning(
+    prefix, command, message, category, filename, lineno, file=None, line=None
+):
     """Print a warning as one line for the user, without Python source."""
-    print(f"{prefix}: warning: {_as_options(str(message))}", file=sys.stderr)
+    print(f"{prefix}: warning: {_as_options(str(message), command)}", file=sys.stderr)
 
 
-def _as_options(message):
-    """Say the Python arguments that messages advise as command-line options."""
+def _as_options(message, command=None):
+    """Say the Python arguments that messages advise as command-line options.
+
+    ``evaluate`` needs its labels: advice to ignore them is left out.
+    """
+    if command == "evaluate":
+        message = re.sub(r",? or pass label=None[^.]*", "", message)
     message = re.sub(r"pass (\w+)=None", r"pass --\1 none", message)
     message = re.sub(r"pass (\w+)=<column>", r"pass --\1 COLUMN", message)
     message = re.sub(r"pass format='(\w+)'", r"pass --format \1", message)
+    message = re.sub(r"device='([^']*)'", r"--device \1", message)
     return message.replace("pass format=", "pass --format")
 
 
@@ -336,7 +364,7 @@ def _as_options(message):
 
 
 def _train(args):
-    check_output(args.model, {"input": args.input}, option="-o")
+    check_output(args.model, {"input": args.input}, option="-o", regular="a model")
     events = _read(args, values=args.values)
     _say(args, f"training on {len(events):,} log entries")
     windower = SequenceWindower(
@@ -370,6 +398,7 @@ def _train(args):
                 time=_TIME if _TIME in events else None,
                 values=args.values,
                 confidence=args.confidence,
+                max_epochs=args.epochs,
                 device=args.device,
                 n_threads=args.threads,
                 random_state=args.random_state,
@@ -415,10 +444,11 @@ def _detect(args):
 
 
 def _evaluate(args):
-    if args.label is None:
+    if args.label is None or _input_format(args) == "txt":
         raise ValueError(
-            "evaluate needs the label of each entry (1 anomalous, 0 normal): name "
-            "its column with --label COLUMN."
+            "evaluate needs the label of each entry (1 anomalous, 0 normal): give "
+            "a CSV, NDJSON or JSON file with a label column, named with --label "
+            "COLUMN (.txt files have no labels)."
         )
     model = _load(args)
     entries_counts, sessions = np.zeros((2, 2), dtype=np.int64), None
@@ -446,9 +476,10 @@ def _evaluate(args):
 def _update(args):
     output = args.model if args.output is None else args.output
     # In place by default: the model is replaced only once the update is complete.
-    check_output(output, {"input": args.input}, option="-o")
+    check_output(output, {"input": args.input}, option="-o", regular="a model")
     model = _load(args)
     events = _read(args, model)
+    _say(args, f"updating the model on {len(events):,} log entries")
     features = _features(events)
     key_model, value_model = _key_model(model), _value_model(model)
     windows = key_model[0].transform(features)
@@ -477,7 +508,8 @@ def _workflow(args):
     if len(set(targets)) < len(targets):
         raise ValueError("-o names the same file twice; name each output once.")
     for path in args.output:
-        check_output(path, {"input": args.input}, option="-o")
+        check_output(path, {"input": args.input}, option="-o", regular="a workflow")
+        workflow_format(path)  # an unknown suffix is refused before any work
     events = _read(args)
     workflow = Workflow(
         event=_EVENT,
@@ -627,15 +659,35 @@ def _add_threads(parser):
 def _add_hyper_parameters(parser):
     windower, detector = SequenceWindower(), DeepLogDetector()
     options = [
-        ("--window", int, windower.window, "previous keys per window (h)"),
-        ("--timeout", float, windower.timeout, "seconds after which context is old"),
-        ("--top-g", int, detector.top_g, "normal if among the g most likely keys"),
-        ("--hidden-size", int, detector.hidden_size, "LSTM units per layer"),
-        ("--num-layers", int, detector.num_layers, "LSTM layers"),
-        ("--embedding-dim", int, detector.embedding_dim, "key embedding size"),
-        ("--epochs", int, detector.max_epochs, "training epochs"),
-        ("--batch-size", int, detector.batch_size, "distinct windows per step"),
-        ("--lr", float, detector.lr, "Adam learning rate"),
+        ("--window", _positive_int, windower.window, "previous keys per window (h)"),
+        (
+            "--timeout",
+            _positive_float,
+            windower.timeout,
+            "seconds until context is old",
+        ),
+        ("--top-g", _positive_int, detector.top_g, "normal if among the g likeliest"),
+        ("--hidden-size", _positive_int, detector.hidden_size, "LSTM units per layer"),
+        ("--num-layers", _positive_int, detector.num_layers, "LSTM layers"),
+        (
+            "--embedding-dim",
+            _positive_int,
+            detector.embedding_dim,
+            "key embedding size",
+        ),
+        (
+            "--epochs",
+            _positive_int,
+            detector.max_epochs,
+            "training epochs (both models)",
+        ),
+        (
+            "--batch-size",
+            _positive_int,
+            detector.batch_size,
+            "distinct windows per step",
+        ),
+        ("--lr", _positive_float, detector.lr, "Adam learning rate"),
         ("--device", str, detector.device, "auto, cpu, cuda, cuda:1, ..."),
         ("--random-state", int, 0, "seed"),
     ]
@@ -668,53 +720,81 @@ def _positive_int(text):
 
 
 def _read(args, model=None, values=None):
-    """The event table of the whole input file, keys matched to `model`'s.
+    """The event table of the whole input, keys matched to `model`'s.
 
     It holds the `values` columns, by default those of `model`'s value model.
     """
     values = _value_columns(model) if values is None else values
-    events = read_events(args.input, format=args.format, **_columns(args, values))
+    with _input(args) as file:
+        events = read_events(
+            _NamedReader(file, args.input),
+            format=_input_format(args),
+            **_columns(args, values),
+        )
     return _match_keys(events, model)
 
 
 @contextmanager
 def _read_chunks(args, model, progress):
-    """The event tables of the input file's chunks, keys matched to `model`'s.
+    """The event tables of the input's chunks, keys matched to `model`'s.
 
-    The file is checked (it exists, has entries and the columns) at once, before
-    the first chunk is read; `progress` follows the bytes read.
+    The input is checked (it exists, has entries and the columns) at once,
+    before the first chunk is read; `progress` follows the bytes read.
     """
-    with open(args.input, "rb") as file:
+    with _input(args, twice=True) as file:
         tables = read_events(
-            _ProgressReader(file, progress),
-            format=args.format,
+            _NamedReader(file, args.input, progress),
+            format=_input_format(args),
             chunksize=args.chunksize,
             **_columns(args, _value_columns(model)),
         )
         yield (_match_keys(table, model) for table in tables)
 
 
-class _ProgressReader:
-    """A binary file whose reads move a progress bar over its bytes.
+@contextmanager
+def _input(args, twice=False):
+    """The input as a binary file: standard input for ``-``.
+
+    The readers read a file twice to read it in chunks: an input that cannot
+    be (standard input, a pipe) is then copied to a temporary file first.
+    """
+    with contextlib.ExitStack() as stack:
+        if args.input == "-":
+            file = sys.stdin.buffer
+        else:
+            file = stack.enter_context(open(args.input, "rb"))
+        if twice and not file.seekable():
+            copy = stack.enter_context(tempfile.TemporaryFile())
+            shutil.copyfileobj(file, copy)
+            copy.seek(0)
+            file = copy
+        yield file
+
+
+class _NamedReader:
+    """A binary file read under the input's name, its reads moving a progress bar.
 
     The event readers read a file twice in chunks: once to check it and fix the
     types of its columns, then to read its chunks. Seeking back to the start
     starts the bar again, now for scoring.
     """
 
-    def __init__(self, file, progress):
-        self.file, self.progress, self.name = file, progress, file.name
-        progress.reset(total=os.fstat(file.fileno()).st_size)
-        progress.set_description("checking")
+    def __init__(self, file, name, progress=None):
+        self.file, self.name, self.progress = file, name, progress
+        if progress is not None:
+            progress.reset(total=os.fstat(file.fileno()).st_size)
+            progress.set_description("checking")
 
     def read(self, size=-1):
         data = self.file.read(size)
-        self.progress.update(len(data))
+        if self.progress is not None:
+            self.progress.update(len(data))
         return data
 
     def seek(self, offset, whence=os.SEEK_SET):
-        self.progress.reset()
-        self.progress.set_description("scoring")
+        if self.progress is not None:
+            self.progress.reset()
+            self.progress.set_description("scoring")
         return self.file.seek(offset, whence)
 
     def seekable(self):
@@ -1023,7 +1103,16 @@ def _metrics_table(rows):
 
 
 def _output_format(path):
-    """'ndjson' for a .ndjson or .jsonl file (compressed too), else 'csv'."""
+    """'ndjson' for a .ndjson or .jsonl file (compressed too), else 'csv'.
+
+    A .json file is refused: detect writes one JSON object per line (NDJSON),
+    not the JSON array such a file would hold.
+    """
+    if file_format(path)[0] == "json":
+        raise ValueError(
+            f"-o {path}: detect writes CSV or NDJSON (one JSON object per line); "
+            "name the output .csv or .ndjson, or give --output-format."
+        )
     suffixes = [suffix.lower() for suffix in Path(path).suffixes]
     if suffixes and suffixes[-1] in _OPENERS:
         suffixes.pop()

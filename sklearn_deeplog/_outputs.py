@@ -9,8 +9,10 @@ and special files (devices, FIFOs) are written directly, and never removed.
 """
 
 import os
+import shutil
 import stat
 import sys
+import tempfile
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,7 +28,7 @@ def output_target(path):
     return path if str(path) == "-" else Path(os.path.realpath(path))
 
 
-def check_output(path, inputs=(), option="-o"):
+def check_output(path, inputs=(), option="-o", regular=None):
     """Refuse an output that would destroy an input or could not be written.
 
     Parameters
@@ -38,14 +40,22 @@ def check_output(path, inputs=(), option="-o"):
         ``"model"``): the output may be none of them, even through a link.
     option : str, default="-o"
         The option that named the output, for messages.
+    regular : str, default=None
+        What is written when it must be a regular file (e.g. ``"a model"``):
+        standard output and special files (devices, FIFOs) are then refused.
 
     Raises
     ------
     ValueError
-        If `path` is one of `inputs`, a directory, or in a directory that does
-        not exist or cannot be written.
+        If `path` is one of `inputs`, a directory, in a directory that does not
+        exist or cannot be written, or not a regular file where one is needed.
     """
-    if str(path) == "-":
+    special = Path(path).exists() and _is_special(Path(path))
+    if str(path) == "-" or (regular and special):
+        if regular:
+            raise ValueError(
+                f"{option} {path}: {regular} is written to a regular file; name one."
+            )
         return
     target = output_target(path)
     for what, input_path in dict(inputs).items():
@@ -66,11 +76,13 @@ def check_output(path, inputs=(), option="-o"):
             f"{option} {path}: the directory {directory} does not exist; create it "
             "first."
         )
-    if not os.access(directory, os.W_OK | os.X_OK):
+    try:  # a file of our own, gone at once: writable, whatever the permissions say
+        tempfile.TemporaryFile(dir=directory).close()
+    except OSError as err:
         raise ValueError(
-            f"{option} {path}: the directory {directory} is not writable; choose "
-            "another output file."
-        )
+            f"{option} {path}: cannot write in the directory {directory} "
+            f"({err.strerror}); choose another output file."
+        ) from err
 
 
 @contextmanager
@@ -101,6 +113,8 @@ def replacing(path):
     temporary = temporary.with_name(temporary.name + target.suffix)
     try:
         yield temporary
+        if target.exists():  # the replaced file's permissions, not the umask's
+            shutil.copymode(target, temporary)
         os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)

@@ -5,6 +5,7 @@ import io
 import json
 import os
 import re
+import shutil
 import uuid
 import zipfile
 import zlib
@@ -273,6 +274,8 @@ def _write(data, path, version):
     try:
         with open(temporary, "xb") as file:
             file.write(buffer.getbuffer())
+        if path.exists():  # the replaced model's permissions, not the umask's
+            shutil.copymode(path, temporary)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)

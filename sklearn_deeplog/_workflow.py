@@ -48,7 +48,7 @@ def _import_pyplot():
     )
 
 
-def _output_format(path):
+def workflow_format(path):
     """The format of :meth:`Workflow.write`, from the suffix of `path`.
 
     Parameters
@@ -438,7 +438,7 @@ class Workflow(BaseEstimator):
         """
         nx = _import_networkx()
         check_is_fitted(self)
-        output = _output_format(path)
+        output = workflow_format(path)
         if output == "graphml":
             nx.write_graphml(_exported(nx, self.graph_, labels), path)
         elif output == "dot":

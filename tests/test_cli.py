@@ -381,6 +381,9 @@ def test_errors_exit_1_with_one_line_and_usage_errors_exit_2(files, tmp_path):
     assert no_labels.returncode == 1 and "no label column" in no_labels.stderr
     usage = run("train", test, check=False)  # no -o
     assert usage.returncode == 2 and "required" in usage.stderr
+    assert usage.stderr.count("\n") == 1 and "see sklearn-deeplog train --help" in (
+        usage.stderr
+    )
 
 
 def altered_model(model, path, name, value):
@@ -419,6 +422,8 @@ def altered_model(model, path, name, value):
         "workflow-unknown-suffix",
         "workflow-without-networkx",
         "ndjson-list-key",
+        "json-output",
+        "evaluate-odd-label",
     ],
 )
 def test_each_failure_is_one_line_without_traceback(files, tmp_path, monkeypatch, case):
@@ -426,7 +431,7 @@ def test_each_failure_is_one_line_without_traceback(files, tmp_path, monkeypatch
     if case.startswith("device"):
         device = case.split("-")[1]
         args = ["train", train, "-o", tmp_path / "m.skops", "--device", device]
-        expected = f"device='{device}' is not available on this machine"
+        expected = f"--device {device} is not available on this machine"
     elif case == "altered-model":
         altered = altered_model(model, tmp_path / "bad.skops", "hidden_size", 10**8)
         args, expected = ["detect", altered, test], "is damaged"
@@ -440,6 +445,16 @@ def test_each_failure_is_one_line_without_traceback(files, tmp_path, monkeypatch
         monkeypatch.setitem(sys.modules, "networkx", None)
         args = ["workflow", train, "-o", tmp_path / "workflow.graphml"]
         expected = 'Workflow needs networkx: pip install "sklearn-deeplog[workflow]"'
+    elif case == "json-output":
+        args = ["detect", model, test, "-o", tmp_path / "flagged.json"]
+        expected = "detect writes CSV or NDJSON"
+    elif case == "evaluate-odd-label":
+        odd = tmp_path / "odd.csv"
+        pd.read_csv(test).assign(label="unknown").to_csv(odd, index=False)
+        args, expected = (
+            ["evaluate", model, odd],
+            "neither 0 (normal) nor 1 (anomalous).",
+        )
     else:
         events = tmp_path / "events.ndjson"
         events.write_text(
@@ -502,7 +517,7 @@ def test_an_unused_label_column_does_not_block(files, tmp_path):
     run("train", odd, "-o", tmp_path / "model.skops", *SMALL_MODEL)
     run("detect", model, odd, "-q")
     labelled = run("evaluate", model, odd, check=False)
-    assert labelled.returncode == 1
+    assert labelled.returncode == 1 and "--label none" not in labelled.stderr
     assert "'unknown' is neither 0 (normal) nor 1" in labelled.stderr
 
 

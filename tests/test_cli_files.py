@@ -199,3 +199,53 @@ def test_an_interrupted_detect_leaves_no_partial_output(trained, tmp_path, signu
     assert returncode == 128 + signum
     assert "Traceback" not in stderr
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("command", ["train", "update", "workflow"])
+def test_models_and_workflows_go_to_regular_files(trained, tmp_path, command):
+    data, model = copies(tmp_path, *trained)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    inputs = {"train": [data], "update": [model, data], "workflow": [data]}[command]
+    what = "a workflow" if command == "workflow" else "a model"
+    for output in (fifo, "-"):
+        result = run(command, *inputs, "-o", output, "-q", check=False)
+        assert result.returncode == 1
+        assert f"{what} is written to a regular file" in result.stderr
+    assert fifo.is_fifo()
+
+
+def test_a_replaced_output_keeps_its_permissions(trained, tmp_path):
+    data, model = copies(tmp_path, *trained)
+    output = tmp_path / "flagged.csv"
+    output.write_text("old\n")
+    output.chmod(0o600)
+    model.chmod(0o640)
+    run("detect", model, data, "-o", output, "-q")
+    run("update", model, data, "-q")  # in place
+    assert output.stat().st_mode & 0o777 == 0o600
+    assert model.stat().st_mode & 0o777 == 0o640
+
+
+def test_standard_input_and_pipes_are_inputs(trained, tmp_path):
+    data, model = copies(tmp_path, *trained)
+
+    def cli(*args):
+        with open(data, "rb") as stdin:
+            return subprocess.run(
+                [sys.executable, "-m", "sklearn_deeplog", *map(str, args), "-q"],
+                stdin=stdin,
+                capture_output=True,
+                env={**os.environ, "OMP_NUM_THREADS": "1"},
+            )
+
+    on_stdin = tmp_path / "stdin.skops"
+    trained = cli("train", "-", "--format", "csv", "-o", on_stdin, *SMALL_MODEL[:-1])
+    assert trained.returncode == 0 and on_stdin.exists()
+    whole = run("detect", model, data, "--all", "-q").stdout.encode()
+    # Read in chunks, standard input is read twice: from a copy.
+    piped = cli("detect", model, "-", "--format", "csv", "--all", "--chunksize", 20)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout == whole
+    no_format = cli("detect", model, "-")
+    assert no_format.returncode == 1 and b"pass --format" in no_format.stderr
