@@ -146,6 +146,12 @@ _NEEDED_CHARACTERS = {
     for pattern, _, sets in _DEFAULT_MASKS
 }
 
+# The default masks (and their needed characters) treat the digits 1 to 9 alike:
+# the only digit they name is the 0 of "0x". So the masked shape of a token, the
+# token with these digits written as 1, is the shape of the masked token; when it
+# holds no 1, no such digit is left and it is the masked token itself.
+_SHAPE = str.maketrans("23456789", "11111111")
+
 # A masked value (also Drain's own parameter, <*>), as a whole token.
 _MASK = re.compile(r"<[^<>\s]+>")
 _DIGIT = re.compile(r"\d")
@@ -160,7 +166,7 @@ _JOINS = (
             rf"(?<![\w<])(?:{_WEEKDAY},? )?{_MONTH} <NUM>,? <TIME>(?: <NUM>)?(?!\w)"
         ),
         "<DATETIME>",
-        ("<TIME>",),
+        ("<NUM> <TIME>", "<NUM>, <TIME>"),
     ),
     (
         "number and unit",  # "<NUM> bytes", "<NUM> KB"
@@ -170,7 +176,8 @@ _JOINS = (
     ),
     (
         "number and unit",  # "<NUM> ms", "<<NUM> sec"
-        re.compile(rf"[<>]?<NUM> {_DURATION_UNIT}(?!\w)"),
+        # [<>]?<NUM>, written to start with a literal, which is searched faster.
+        re.compile(rf"(?:<NUM>|<<NUM>|><NUM>) {_DURATION_UNIT}(?!\w)"),
         "<DURATION>",
         ("<NUM> ",),
     ),
@@ -198,16 +205,18 @@ def _compile_masks(masking):
     )
 
 
-def _mask_messages(messages, masking, join_values):
-    """Mask each message of `messages` token by token, then join values.
+def _token_masker(masking):
+    """A function applying `masking` to one token.
 
-    The masks are applied to each distinct token once. The masked message's
-    tokens are separated by single spaces, which Drain reads the same.
+    A mask is tried only if the token has a character of each of its needed
+    character sets. With default masks only, a token of letters alone is left as
+    it is (each of these masks needs a digit or a sign), a token without a digit
+    skips the masks needing one (masking adds no digit), and tokens of the same
+    shape (see ``_SHAPE``) are masked once.
     """
-    masks = _compile_masks(masking)
-    masked_tokens = {}
+    all_masks = _compile_masks(masking)
 
-    def mask_token(token):
+    def mask(token, masks=all_masks):
         characters = set(token)
         for regex, name, needed in masks:
             for characters_needed in needed:
@@ -219,6 +228,40 @@ def _mask_messages(messages, masking, join_values):
                     token, characters = masked, set(masked)
         return token
 
+    if not masking or not all(pattern in _NEEDED_CHARACTERS for pattern, _ in masking):
+        return mask
+    digits = frozenset(_DIGITS)
+    masks_without_digits = tuple(
+        (regex, name, needed)
+        for regex, name, needed in all_masks
+        if not any(characters <= digits for characters in needed)
+    )
+    # The masked result of each shape met; one with a 1 doesn't hold for the
+    # other tokens of that shape.
+    by_shape = {}
+
+    def mask_by_shape(token):
+        if token.isalpha():
+            return token
+        shape = token.translate(_SHAPE)
+        result = by_shape.get(shape)
+        if result is None or "1" in result:
+            has_digit = "0" in shape or "1" in shape
+            result = mask(token, all_masks if has_digit else masks_without_digits)
+            by_shape[shape] = result.translate(_SHAPE)
+        return result
+
+    return mask_by_shape
+
+
+def _mask_messages(messages, masking, join_values):
+    """Mask each message of `messages` token by token, then join values.
+
+    The masks are applied to each distinct token once. The masked message's
+    tokens are separated by single spaces, which Drain reads the same.
+    """
+    mask_token = _token_masker(masking)
+    masked_tokens = {}
     masked = []
     for message in messages:
         tokens = []
