@@ -120,7 +120,7 @@ def save_model(model, path):
             "cannot run code; replace these objects, or save the model with "
             "joblib and load it only from sources you trust."
         )
-    _write(data, path, _current_version())
+    _write(data, path, current_version())
 
 
 def load_model(path):
@@ -194,7 +194,7 @@ def load_model(path):
             metadata = json.loads(archive.read(_METADATA))
         if not isinstance(metadata, dict) or metadata.get("format") != _FORMAT:
             raise _damaged(path, {}, "its metadata names no sklearn-deeplog format")
-        _check_saved_version(metadata.get("version"))
+        check_saved_version(metadata.get("version"))
         untrusted = _untrusted_types(data)
         if untrusted:
             raise ValueError(
@@ -285,7 +285,7 @@ def _write(data, path, version):
 # -- versions --------------------------------------------------------------------
 
 
-def _current_version():
+def current_version():
     """The installed version of sklearn-deeplog."""
     return _version.__version__
 
@@ -311,7 +311,7 @@ def _major_minor(version):
     return None if match is None else (int(match[1]), int(match[2]))
 
 
-def _check_saved_version(saved):
+def check_saved_version(saved):
     """Refuse a model saved by an incompatible version, saying how to fix it.
 
     Parameters
@@ -324,7 +324,7 @@ def _check_saved_version(saved):
     ValueError
         If :func:`_compatible_versions` says no.
     """
-    current = _current_version()
+    current = current_version()
     if _compatible_versions(saved, current):
         return
     if saved is None:

@@ -19,7 +19,7 @@ from sklearn.utils.validation import (
 )
 
 from ._optional import import_optional
-from ._persistence import _check_saved_version, _current_version
+from ._persistence import check_saved_version, current_version
 
 __all__ = ["DEFAULT_MASKING", "UNKNOWN_TEMPLATE", "LogTemplateMiner"]
 
@@ -712,7 +712,7 @@ class LogTemplateMiner(TransformerMixin, BaseEstimator):
 
     def __getstate__(self):
         state = dict(super().__getstate__())
-        state["_deeplog_version"] = _current_version()
+        state["_deeplog_version"] = current_version()
         miner = state.pop("_miner", None)
         if miner is not None:
             state["_drain_state"] = _drain_state(miner.drain)
@@ -720,7 +720,7 @@ class LogTemplateMiner(TransformerMixin, BaseEstimator):
 
     def __setstate__(self, state):
         state = dict(state)
-        _check_saved_version(state.pop("_deeplog_version", None))
+        check_saved_version(state.pop("_deeplog_version", None))
         drain_state = state.pop("_drain_state", None)
         super().__setstate__(state)
         if drain_state is not None:

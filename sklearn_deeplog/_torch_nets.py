@@ -18,7 +18,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._outlier import OffsetDecisionMixin
-from ._persistence import _check_saved_version, _current_version
+from ._persistence import check_saved_version, current_version
 
 __all__ = ["TorchDetector", "resolve_device"]
 
@@ -190,7 +190,7 @@ class TorchDetector(OffsetDecisionMixin, OutlierMixin, BaseEstimator):
 
     def __getstate__(self):
         state = dict(super().__getstate__())
-        state["_deeplog_version"] = _current_version()
+        state["_deeplog_version"] = current_version()
         if "net_" in state:
             net = state.pop("net_")
             # Device-independent numpy state: loads on any machine, cuda or not.
@@ -204,7 +204,7 @@ class TorchDetector(OffsetDecisionMixin, OutlierMixin, BaseEstimator):
 
     def __setstate__(self, state):
         state = dict(state)
-        _check_saved_version(state.pop("_deeplog_version", None))
+        check_saved_version(state.pop("_deeplog_version", None))
         fitted = "_net_state" in state
         net_state = state.pop("_net_state", None)
         state.setdefault("n_threads", 1)  # saved before the parameter existed

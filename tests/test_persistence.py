@@ -31,8 +31,8 @@ from sklearn_deeplog._network import LogKeyLSTM, ValueLSTM
 from sklearn_deeplog._persistence import (
     _TRUSTED_TYPES,
     _compatible_versions,
-    _current_version,
     _write,
+    current_version,
 )
 from sklearn_deeplog.datasets import make_logs
 
@@ -257,7 +257,7 @@ def test_a_file_with_a_made_up_class_is_refused(model, tmp_path):
     path = tmp_path / "model.skops"
     # As an attacker would: a valid file (even its version), any content.
     data = skops.io.dumps({"model": model, "extra": Payload()})
-    _write(data, path, _current_version())
+    _write(data, path, current_version())
     with pytest.raises(ValueError, match=r"does not trust: \[.*Payload'\]"):
         load_model(path)
 
@@ -399,7 +399,7 @@ def test_version_rule(saved, current, compatible):
 def check_version_error(error, saved):
     message = str(error.value)
     assert f"saved by sklearn-deeplog {saved}" in message
-    assert f"loaded by sklearn-deeplog {_current_version()}" in message
+    assert f"loaded by sklearn-deeplog {current_version()}" in message
     assert (
         "Re-train" in message and f'pip install "sklearn-deeplog=={saved}"' in message
     )
