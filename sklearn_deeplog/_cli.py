@@ -900,7 +900,7 @@ def _detect_following(args, model, stream):
         try:
             for lines in follow_lines(args.input):
                 if lines is None:  # a new file, after a rotation
-                    header = None
+                    header, n_lines = None, 0
                     continue
                 if format == "csv" and header is None and lines:
                     header, lines = lines[0], lines[1:]
@@ -908,7 +908,9 @@ def _detect_following(args, model, stream):
                 table = _parse_lines(args, model, lines, header, format, n_lines)
                 n_lines += len(lines)
                 empty = table.iloc[:0] if len(table) else empty
-                if len(table) or empty is not None:
+                # With nothing new, an update only closes idle groups.
+                idle = empty is not None and stream.idle_timeout is not None
+                if len(table) or idle:
                     counts = write(stream.update(table if len(table) else empty))
                     n_entries, n_flagged = n_entries + counts[0], n_flagged + counts[1]
         except _Stopped:

@@ -71,7 +71,9 @@ class StreamDetector:
         Close a group when it has had no entry for this many seconds: seconds
         of the entries' time when the windower reads a time column, else of the
         clock as entries arrive. None closes groups only by ``max_groups`` and
-        :meth:`flush`.
+        :meth:`flush`. Groups are closed at the end of an :meth:`update`: a
+        group that resumes after a longer silence starts anew if an update
+        ended in between, so choose a timeout longer than a session's pauses.
     max_groups : int or None, default=None
         Open groups at most: beyond, the groups idle longest are closed. None
         sets no bound.
