@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The ``sklearn-deeplog`` command: train, detect, evaluate, update, workflow, demo.
 
-``detect`` and ``evaluate`` read and score event files in chunks, in bounded
-memory, with the results of scoring the whole file at once provided each
-group's entries appear in time order in the file (see ``_windowed_chunks``);
-``train`` and ``update`` read whole files.
+``detect`` and ``evaluate`` feed event files chunk by chunk to a
+:class:`StreamDetector`, in bounded memory, with the results of scoring the whole
+file at once provided each group's entries appear in time order in the file;
+``detect --follow`` feeds it entries as they arrive. ``train`` and ``update`` read
+whole files.
 """
 
 import argparse
@@ -161,9 +162,10 @@ def build_parser():
         "--idle-timeout",
         type=_positive_float,
         metavar="SECONDS",
-        help="close a group (judge the end of a complete session) after this "
-        "many seconds without an entry: of the entries' times, or of the clock "
-        "when the model reads none (default: groups stay open)",
+        help="with --follow, close a group (judge the end of a complete "
+        "session) after this many seconds without an entry: of the entries' "
+        "times, or of the clock when the model reads none (default: groups "
+        "stay open)",
     )
     _add_chunksize(detect)
     _add_threads(detect)
@@ -268,7 +270,9 @@ def main(argv=None):
     status : int
         0 on success, 1 on a data or model error, 2 on a usage error, 130 when
         interrupted by Ctrl-C (SIGINT) and 143 when terminated (SIGTERM): an
-        interrupted command writes nothing, and leaves existing files as they were.
+        interrupted command writes nothing, and leaves existing files as they
+        were. ``detect --follow`` stops on either with 0, once it has judged and
+        written what it held back.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -427,6 +431,10 @@ def _detect(args):
     if args.follow:
         _detect_following(args, model, stream)
         return
+    if args.idle_timeout is not None:
+        raise ValueError(
+            "--idle-timeout closes groups as entries arrive: use it with --follow."
+        )
     output_format = args.output_format or _output_format(args.output)
     opener = _OPENERS.get(Path(args.output).suffix.lower(), open)
     n_entries = n_flagged = 0
@@ -635,8 +643,9 @@ def _add_chunksize(parser):
         # As fast as a million, in less memory, and the progress bar moves
         # about once a second (HDFS, two cores).
         default=100_000,
-        help="log entries read and scored at a time; memory holds two chunks and "
-        "the last window of entries of each group (default: %(default)s)",
+        help="log entries read and scored at a time; memory holds a chunk, the "
+        "last window of entries of each group and, with a value model, the last "
+        "entries of each key of each group (default: %(default)s)",
     )
 
 
@@ -883,42 +892,70 @@ def _decided(stream, tables):
 def _detect_following(args, model, stream):
     """``detect --follow``: judge entries as they arrive, write flagged ones at once.
 
-    A line that cannot be read is skipped with a warning; Ctrl-C, SIGTERM or
-    the end of standard input judge what is held back, and stop.
+    A line that cannot be read is skipped with a warning. Ctrl-C and SIGTERM
+    are taken between two batches only, while waiting for lines: a batch is
+    judged and written whole. Then, or at the end of standard input, what is
+    held back is judged and written, and the command stops.
     """
     format = _follow_format(args)
+    if args.output_format == "csv" or (
+        args.output != "-" and _output_format(args.output) != "ndjson"
+    ):
+        raise ValueError(
+            "--follow writes NDJSON lines as entries are judged: name the output "
+            ".ndjson (not compressed), or - for standard output."
+        )
     n_entries = n_flagged = n_lines = 0
     header = empty = None
+    new_file = False  # after a rotation: a header only if it is the same again
     with _live_output(args.output) as file:
 
         def write(decided):
-            flagged = decided[decided["anomaly"].to_numpy()]
-            _write(_presented(flagged, args), file, "ndjson", header=False)
+            written = decided if args.all else decided[decided["anomaly"].to_numpy()]
+            _write(_presented(written, args), file, "ndjson", header=False)
             file.flush()
-            return len(decided), len(flagged)
+            return len(decided), int(decided["anomaly"].sum())
 
         try:
             for lines in follow_lines(args.input):
-                if lines is None:  # a new file, after a rotation
-                    header, n_lines = None, 0
-                    continue
-                if format == "csv" and header is None and lines:
-                    header, lines = lines[0], lines[1:]
-                    n_lines += 1
-                table = _parse_lines(args, model, lines, header, format, n_lines)
-                n_lines += len(lines)
-                empty = table.iloc[:0] if len(table) else empty
-                # With nothing new, an update only closes idle groups.
-                idle = empty is not None and stream.idle_timeout is not None
-                if len(table) or idle:
-                    counts = write(stream.update(table if len(table) else empty))
-                    n_entries, n_flagged = n_entries + counts[0], n_flagged + counts[1]
+                with _signals_held():
+                    if lines is None:  # a new file, after a rotation
+                        new_file, n_lines = True, 0
+                        continue
+                    if format == "csv" and lines and (header is None or new_file):
+                        if header is None or lines[0] == header:
+                            header, lines = lines[0], lines[1:]
+                            n_lines += 1
+                        new_file = False
+                    table = _parse_lines(args, model, lines, header, format, n_lines)
+                    n_lines += len(lines)
+                    empty = table.iloc[:0] if len(table) else empty
+                    # With nothing new, an update only closes idle groups.
+                    idle = empty is not None and stream.idle_timeout is not None
+                    if len(table) or idle:
+                        update = stream.update(table if len(table) else empty)
+                        counts = write(update)
+                        n_entries += counts[0]
+                        n_flagged += counts[1]
         except _Stopped:
             pass  # judge what is held back, then stop
-        if empty is not None:
-            counts = write(stream.flush())
-            n_entries, n_flagged = n_entries + counts[0], n_flagged + counts[1]
+        counts = write(stream.flush())
+        n_entries, n_flagged = n_entries + counts[0], n_flagged + counts[1]
     _say(args, f"{n_flagged:,} of {n_entries:,} entries flagged")
+
+
+@contextmanager
+def _signals_held():
+    """Hold SIGINT and SIGTERM back until the block ends (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signals = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _follow_format(args):
@@ -948,7 +985,9 @@ def _parse_lines(args, model, lines, header, format, first_line):
         return pd.DataFrame()
     try:
         table = _read_lines(args, model, [line for _, line in numbered], header, format)
-    except ValueError:  # find the lines at fault, keep the others
+    except ValueError as err:  # find the lines at fault, keep the others
+        if "no column" in str(err):  # the header or the options, not a line
+            raise
         tables = []
         for number, line in numbered:
             try:
@@ -1162,8 +1201,7 @@ def _load(args):
     """
     path = args.model
     model = load_model(path)
-    key_model = model.key_model_ if isinstance(model, DeepLog) else model
-    value_model = _value_model(model)
+    key_model, value_model = _key_model(model), _value_model(model)
     if (
         not isinstance(key_model, Pipeline)
         or not isinstance(key_model[-1], DeepLogDetector)

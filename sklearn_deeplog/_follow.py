@@ -9,6 +9,7 @@ new file's start.
 import os
 import select
 import time
+import warnings
 
 __all__ = ["follow_lines"]
 
@@ -18,31 +19,26 @@ _POLL_SECONDS = 0.05
 _READ_BYTES = 1 << 16
 
 
-def follow_lines(path, *, stop_at_end=False, poll_seconds=_POLL_SECONDS):
+def follow_lines(path):
     """Yield the complete lines of a growing file, batch by batch.
 
     Parameters
     ----------
     path : str or path-like
-        The file to follow; ``-`` for standard input, read until it ends.
-    stop_at_end : bool, default=False
-        Stop at the end of the file instead of waiting for it to grow (a file
-        only; standard input always stops at its end).
-    poll_seconds : float, default=0.05
-        How long to wait for more lines before yielding an empty batch.
+        The file to follow; ``-`` for standard input, read until it ends. A
+        file that does not exist yet is waited for (with a warning).
 
     Yields
     ------
-    lines : list of bytes
+    lines : list of bytes or None
         The complete lines that arrived (without their line ends), in order;
-        an empty list when none arrived for `poll_seconds`. ``None`` marks the
-        start of a new file after a rotation (its first line may be a header
-        again).
+        an empty list when none arrived for a while (0.05 s). ``None`` marks
+        the start of a new file after a rotation or a truncation.
     """
     if str(path) == "-":
-        yield from _stdin_lines(poll_seconds)
+        yield from _stdin_lines(_POLL_SECONDS)
     else:
-        yield from _file_lines(path, stop_at_end, poll_seconds)
+        yield from _file_lines(path, _POLL_SECONDS)
 
 
 def _stdin_lines(poll_seconds):
@@ -63,7 +59,7 @@ def _stdin_lines(poll_seconds):
         yield lines
 
 
-def _file_lines(path, stop_at_end, poll_seconds):
+def _file_lines(path, poll_seconds):
     """Lines of a file as it grows, across rotation and truncation."""
     file = _open(path, poll_seconds)
     pending = b""
@@ -75,10 +71,6 @@ def _file_lines(path, stop_at_end, poll_seconds):
                 if lines:
                     yield lines
                 continue
-            if stop_at_end:
-                if pending:
-                    yield [pending.rstrip(b"\r")]
-                return
             if _replaced(path, file):
                 if pending:
                     yield [pending.rstrip(b"\r")]
@@ -95,10 +87,16 @@ def _file_lines(path, stop_at_end, poll_seconds):
 
 def _open(path, poll_seconds):
     """Open `path` for reading bytes, waiting while it does not exist."""
+    warned = False
     while True:
         try:
             return open(path, "rb")
         except FileNotFoundError:
+            if not warned:
+                warnings.warn(
+                    f"{path} does not exist (yet): waiting for it.", stacklevel=2
+                )
+                warned = True
             time.sleep(poll_seconds)
 
 
@@ -111,6 +109,8 @@ def _replaced(path, file):
     opened = os.fstat(file.fileno())
     if (current.st_dev, current.st_ino) != (opened.st_dev, opened.st_ino):
         return True
+    if not file.seekable():  # a FIFO: it cannot be truncated
+        return False
     return current.st_size < file.tell()
 
 

@@ -68,6 +68,10 @@ def check_output(path, inputs=(), option="-o", regular=None):
             )
     if target.is_dir():
         raise ValueError(f"{option} {path} is a directory; name a file in it.")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise ValueError(
+            f"{option} {path} is read-only: it is kept; choose another output file."
+        )
     if target.exists() and _is_special(target):
         return
     directory = target.parent
@@ -113,6 +117,7 @@ def replacing(path):
     temporary = temporary.with_name(temporary.name + target.suffix)
     try:
         yield temporary
+        _sync(temporary)  # on disk before it replaces the target
         if target.exists():  # the replaced file's permissions, not the umask's
             shutil.copymode(target, temporary)
         os.replace(temporary, target)
@@ -143,6 +148,15 @@ def writing_text(path, opener=open):
     with replacing(path) as temporary:
         with opener(temporary, "wt", encoding="utf-8", newline="") as file:
             yield file
+
+
+def _sync(path):
+    """Flush `path`'s data to disk."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _same_file(a, b):

@@ -3,17 +3,15 @@
 
 import io
 import json
-import os
 import re
-import shutil
-import uuid
 import zipfile
 import zlib
 from pathlib import Path
 
 from . import _version
+from ._outputs import replacing
 
-__all__ = ["load_model", "save_model"]
+__all__ = ["check_saved_version", "current_version", "load_model", "save_model"]
 
 #: The only types :func:`load_model` trusts beyond skops' defaults (Python's
 #: primitives and containers, numpy, scipy and scikit-learn). Their state is plain
@@ -267,19 +265,11 @@ def _write(data, path, version):
     buffer = io.BytesIO(data)
     with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(_METADATA, json.dumps(metadata))
-    path = Path(path)
     # A temporary file beside the target, then a rename: an interrupted save
     # never leaves a half-written model behind (nor destroys the previous one).
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temporary, "xb") as file:
+    with replacing(path) as temporary:
+        with open(temporary, "wb") as file:
             file.write(buffer.getbuffer())
-        if path.exists():  # the replaced model's permissions, not the umask's
-            shutil.copymode(path, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 # -- versions --------------------------------------------------------------------

@@ -215,6 +215,8 @@ class StreamDetector:
                 "column of the decisions; rename it."
             )
         if self._tail is None:
+            if not len(events):  # nothing yet: not even the columns
+                return self._concat([], events)
             self._tail, self._held = events.iloc[:0], np.full(0, False)
         decided = [self._decide(self._windowed(events))] if len(events) else []
         closing = self._seen(events)
@@ -316,18 +318,14 @@ class StreamDetector:
         if len(batch):
             groups = _groups(batch, windower)
             if windower.time is None:
-                moments = np.full(len(batch), time.monotonic())
+                moments = np.full(len(batch), time.time())
             else:
                 moments = to_seconds(column_of(batch, windower.time, "time"))
-            latest = pd.Series(moments).groupby(groups).max()
+            latest = pd.Series(moments).groupby(groups, dropna=False).max()
             self._last_seen = latest.combine(self._last_seen, max, fill_value=-np.inf)
         closing = []
         if self.idle_timeout is not None and len(self._last_seen):
-            now = (
-                time.monotonic()
-                if windower.time is None
-                else float(self._last_seen.max())
-            )
+            now = time.time() if windower.time is None else float(self._last_seen.max())
             idle = self._last_seen < now - self.idle_timeout
             closing.extend(self._last_seen.index[idle.to_numpy()])
         if self.max_groups is not None:
@@ -369,6 +367,12 @@ class StreamDetector:
     # -- saving ----------------------------------------------------------------------
 
     def __getstate__(self):
+        if self.workflow is not None:
+            raise TypeError(
+                "A StreamDetector with a workflow cannot be saved (a workflow is "
+                "not plain data): set its workflow to None to save it, and again "
+                "after loading."
+            )
         state = dict(self.__dict__)
         for name in ("_tail", "_value_tail"):
             state[name] = None if state[name] is None else _frame_state(state[name])
@@ -407,10 +411,17 @@ def _model_input(table, estimator):
 
 
 def _groups(table, estimator):
-    """Each entry's group under `estimator`'s group column; 0 without one."""
+    """Each entry's group under `estimator`'s group column; 0 without one.
+
+    Missing groups (None, NaN) are one group, NaN, as for the windower.
+    """
     if estimator.group is None:
         return np.zeros(len(table), dtype=np.intp)
-    return column_of(table, estimator.group, "group")
+    groups = column_of(table, estimator.group, "group")
+    missing = pd.isna(groups)
+    if missing.any():
+        groups = np.where(missing, np.nan, groups.astype(object))
+    return groups
 
 
 def _entry_order(entries, estimator):

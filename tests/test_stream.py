@@ -173,3 +173,23 @@ def test_wrong_models_and_inputs_are_refused(models, logs):
         StreamDetector(models["plain"]).update(logs[1].to_numpy())
     with pytest.raises(ValueError, match="idle_timeout"):
         StreamDetector(models["plain"], idle_timeout=0)
+
+
+def test_empty_batches_and_entries_without_a_group_are_handled(models, logs):
+    model, log = models["complete sessions"], logs[1]
+    stream = StreamDetector(model)
+    assert len(stream.update(log.iloc[:0])) == 0  # nothing yet, no columns needed
+    orphans = log.astype({"session": object})
+    orphans.iloc[:5, orphans.columns.get_loc("session")] = None  # one group: none
+    decided = stream_all(stream, orphans, 7)
+    assert sorted(decided.index) == sorted(log.index)  # flushed, the orphans too
+    assert stream.n_open_groups == 0 and len(stream._tail) == 0
+
+
+def test_a_stream_with_a_workflow_says_how_to_save_it(models, tmp_path):
+    from sklearn_deeplog import Workflow
+
+    train = make_logs(20, random_state=0)
+    stream = StreamDetector(models["plain"], workflow=Workflow(**COLUMNS).fit(train))
+    with pytest.raises(TypeError, match="set its workflow to None to save it"):
+        save_model(stream, tmp_path / "stream.skops")

@@ -10,7 +10,13 @@ from numbers import Integral
 
 import pandas as pd
 
-__all__ = ["LOGHUB_FORMATS", "log_format_regex", "read_raw_log"]
+__all__ = [
+    "LOGHUB_FORMATS",
+    "is_file_object",
+    "log_format_regex",
+    "open_text",
+    "read_raw_log",
+]
 
 #: Log formats of the Loghub systems, as used by Loghub's parsing benchmark.
 LOGHUB_FORMATS = {
@@ -97,7 +103,7 @@ def log_format_regex(log_format):
     return regex, fields
 
 
-def _is_file_object(path):
+def is_file_object(path):
     """Whether `path` is a file object (has a ``read`` method) rather than a path."""
     return callable(getattr(path, "read", None))
 
@@ -126,13 +132,13 @@ class _Borrowed(io.RawIOBase):
         return len(data)
 
 
-def _open_text(path, encoding, encoding_errors):
+def open_text(path, encoding, encoding_errors):
     """Open `path` for reading text, decompressing gzip, bz2 and xz files.
 
     `path` is a path or a binary file object, read from its current position and
     left open when the text is closed. Compression is detected by magic bytes.
     """
-    if _is_file_object(path):
+    if is_file_object(path):
         source = io.BufferedReader(_Borrowed(path))
         magic = source.peek(6)[:6]  # peeked bytes stay in the buffer, unread
     else:
@@ -272,7 +278,7 @@ def read_raw_log(
     n_fields = len(fields)
     names = [f"f{i}" for i in range(n_fields)]
     lines, rows, matched = [], [], []
-    with _open_text(path, encoding, encoding_errors) as stream:
+    with open_text(path, encoding, encoding_errors) as stream:
         for number, text in enumerate(stream, start=1):
             if nrows is not None and len(rows) >= nrows:
                 break

@@ -18,9 +18,16 @@ from sklearn.utils._param_validation import (
     validate_params,
 )
 
-from ._raw_logs import _is_file_object, _open_text
+from ._raw_logs import is_file_object, open_text
 
-__all__ = ["read_csv", "read_events", "read_json", "read_ndjson", "read_txt"]
+__all__ = [
+    "file_format",
+    "read_csv",
+    "read_events",
+    "read_json",
+    "read_ndjson",
+    "read_txt",
+]
 
 #: Columns of an event table, in order; ``label`` only when the file has labels.
 EVENT_TABLE_COLUMNS = ("group", "time", "event", "label")
@@ -766,7 +773,7 @@ def _records_frame(batch):
 
 def _name(path):
     """How messages name `path`: a file object by its ``name``, else ``<stream>``."""
-    if not _is_file_object(path):
+    if not is_file_object(path):
         return path
     name = getattr(path, "name", None)
     return name if isinstance(name, str | os.PathLike) else "<stream>"
@@ -774,7 +781,7 @@ def _name(path):
 
 def _start(path):
     """The position of file object `path`, to read it twice; None for a path."""
-    if not _is_file_object(path):
+    if not is_file_object(path):
         return None
     if not (hasattr(path, "seekable") and path.seekable()):
         raise ValueError(
@@ -788,7 +795,7 @@ def _start(path):
 @contextmanager
 def _reading(path):
     """Open `path` as text, turning decoding errors into ValueErrors."""
-    with _open_text(path, "utf-8-sig", "strict") as file:
+    with open_text(path, "utf-8-sig", "strict") as file:
         try:
             yield file
         except UnicodeDecodeError as err:
