@@ -322,7 +322,8 @@ class StreamDetector:
             else:
                 moments = to_seconds(column_of(batch, windower.time, "time"))
             latest = pd.Series(moments).groupby(groups, dropna=False).max()
-            self._last_seen = latest.combine(self._last_seen, max, fill_value=-np.inf)
+            seen = pd.concat([self._last_seen, latest])
+            self._last_seen = seen.groupby(level=0, dropna=False, sort=False).max()
         closing = []
         if self.idle_timeout is not None and len(self._last_seen):
             now = time.time() if windower.time is None else float(self._last_seen.max())
