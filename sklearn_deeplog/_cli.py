@@ -410,7 +410,7 @@ def _train(args):
             ),
         )
     model.fit(_features(events))
-    save_model(model, output_target(args.model))
+    save_model(model, args.model)
     _say(args, f"trained on {len(events):,} log entries; model saved to {args.model}")
 
 
@@ -503,7 +503,7 @@ def _update(args):
         value_model.partial_fit(features)
         n_updates += 1
     flagged = int((model.predict(features) == -1).sum())
-    save_model(model, output_target(output))
+    save_model(model, output)
     _say(
         args,
         f"{n_updates} update(s): {flagged_before:,} -> {flagged:,} of "
