@@ -9,6 +9,7 @@ import contextlib
 import copy
 import threading
 import warnings
+import weakref
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,10 +21,13 @@ from sklearn.utils.validation import check_is_fitted
 from ._outlier import OffsetDecisionMixin
 from ._persistence import check_saved_version, current_version
 
-__all__ = ["TorchDetector", "resolve_device"]
+__all__ = ["TorchDetector", "resolve_device", "weights_version"]
 
 # Held while a fit uses torch's process-wide random generator (see seeded_rng).
 _TORCH_RNG_LOCK = threading.RLock()
+# The float64 scoring copy of each network, with its weights' versions (see
+# TorchDetector._scoring_module); an entry goes with its network.
+_SCORING_COPIES = weakref.WeakKeyDictionary()
 
 
 class TorchDetector(OffsetDecisionMixin, OutlierMixin, BaseEstimator):
@@ -185,8 +189,17 @@ class TorchDetector(OffsetDecisionMixin, OutlierMixin, BaseEstimator):
 
         Scoring runs in float64 so that an entry's score does not depend on the
         batch it is computed in (float32 products differ by ~1e-6 with batching).
+        The copy is kept until the module or its weights change (training bumps
+        the weights' version counters), so small scoring calls (a stream's) do
+        not copy the network each time.
         """
-        return copy.deepcopy(self.net_.module_).double().eval()
+        module = self.net_.module_
+        versions = weights_version(module)
+        cached = _SCORING_COPIES.get(module)
+        if cached is None or cached[0] != versions:
+            cached = (versions, copy.deepcopy(module).double().eval())
+            _SCORING_COPIES[module] = cached
+        return cached[1]
 
     def __getstate__(self):
         state = dict(super().__getstate__())
@@ -230,6 +243,15 @@ class TorchDetector(OffsetDecisionMixin, OutlierMixin, BaseEstimator):
         self.net_.module_.load_state_dict(_to_torch(net_state["module"], self.device_))
         # torch moves the optimizer state to the parameters' device itself.
         self.net_.optimizer_.load_state_dict(_to_torch(net_state["optimizer"], "cpu"))
+
+
+def weights_version(module):
+    """A value that changes whenever the weights of a torch `module` change.
+
+    Torch counts the in-place changes of each tensor (an optimizer's steps, a
+    ``load_state_dict``); this is the tuple of those counts.
+    """
+    return tuple(weights._version for weights in module.parameters())
 
 
 def resolve_device(device):

@@ -140,6 +140,18 @@ def test_partial_fit_learns_new_keys_and_keeps_learned_weights(fitted):
     assert_allclose(detector.score_samples(X), before, atol=0.5)
 
 
+def test_scores_follow_the_weights_after_more_training(fitted):
+    # The float64 copy of the network that scores is kept between calls: more
+    # training must replace it.
+    detector, X = fitted
+    detector = pickle.loads(pickle.dumps(detector))
+    before = detector.score_samples(X)
+    detector.partial_fit(X[:12])
+    after = detector.score_samples(X)
+    assert not np.allclose(before, after)
+    assert_array_equal(after, copy.deepcopy(detector).score_samples(X))
+
+
 def test_growing_the_vocabulary_keeps_every_learned_logit():
     torch.manual_seed(0)
     old = LogKeyLSTM(4, 3, 5, 1, session_end=True)

@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """StreamDetector: the decisions of whole-log scoring, entry by entry."""
 
+from copy import deepcopy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +17,7 @@ from sklearn_deeplog import (
     load_model,
     save_model,
 )
+from sklearn_deeplog import _stream as stream_module
 from sklearn_deeplog.datasets import make_logs, make_performance_logs
 
 COLUMNS = dict(event="event", group="session", time="time")
@@ -104,13 +107,13 @@ def test_state_holds_the_last_window_of_each_open_group(models, logs):
     stream = StreamDetector(model)
     for start in range(0, len(log), 3):
         stream.update(log.iloc[start : start + 3])
-        tail = stream._tail
+        tail = stream._tail.all()[0]
         per_group = tail.groupby("session").size()
         assert (per_group <= model[0].window + 1).all()
         assert stream.n_open_groups == log.iloc[: start + 3]["session"].nunique()
     # One held-back entry per group, decided by flush as its session's end.
     assert len(stream.flush()) == log["session"].nunique()
-    assert stream.n_open_groups == 0 and len(stream._tail) == 0
+    assert stream.n_open_groups == 0 and stream._tail.all() is None
 
 
 def test_idle_groups_are_closed_and_their_ends_judged(models, logs):
@@ -137,7 +140,7 @@ def test_max_groups_closes_the_groups_idle_longest(models, logs):
     for i in range(len(log)):
         stream.update(log.iloc[[i]])
         assert stream.n_open_groups <= 2
-    assert set(stream._last_seen.index) <= set(log["session"].iloc[-10:])
+    assert set(stream._groups) <= set(log["session"].iloc[-10:])
 
 
 def test_a_restarted_process_resumes_from_the_saved_state(models, logs, tmp_path):
@@ -183,7 +186,7 @@ def test_empty_batches_and_entries_without_a_group_are_handled(models, logs):
     orphans.iloc[:5, orphans.columns.get_loc("session")] = None  # one group: none
     decided = stream_all(stream, orphans, 7)
     assert sorted(decided.index) == sorted(log.index)  # flushed, the orphans too
-    assert stream.n_open_groups == 0 and len(stream._tail) == 0
+    assert stream.n_open_groups == 0 and stream._tail.all() is None
 
 
 def test_a_stream_with_a_workflow_says_how_to_save_it(models, tmp_path):
@@ -193,3 +196,34 @@ def test_a_stream_with_a_workflow_says_how_to_save_it(models, tmp_path):
     stream = StreamDetector(models["plain"], workflow=Workflow(**COLUMNS).fit(train))
     with pytest.raises(TypeError, match="set its workflow to None to save it"):
         save_model(stream, tmp_path / "stream.skops")
+
+
+def test_decisions_follow_the_model_after_an_online_update(models, logs):
+    # A stream keeps the decisions of the windows it has seen: an update of
+    # the model (partial_fit) must not leave it with the old model's.
+    model, log = deepcopy(models["plain"]), logs[1]
+    half = len(log) // 2
+    windows = [set(map(tuple, model[0].transform(part))) for part in (log, log[:half])]
+    assert len(windows[0] - windows[1]) < len(windows[0]) / 2  # seen before
+    stream = StreamDetector(model)
+    stream.update(log.iloc[:half])
+    before = model.decision_function(log)
+    model[-1].partial_fit(model[0].transform(log.iloc[:half]))
+    after = model.decision_function(log)
+    assert not np.allclose(before[half:], after[half:])
+    decided = stream_all(stream, log.iloc[half:], 7).loc[log.index[half:]]
+    np.testing.assert_allclose(decided["score"], after[half:], rtol=1e-12, atol=1e-12)
+
+
+def test_decisions_are_exact_when_more_windows_come_than_are_kept(
+    models, logs, monkeypatch
+):
+    monkeypatch.setattr(stream_module, "_KNOWN_WINDOWS", 3)  # forgotten often
+    model, log = models["complete sessions"], logs[1]
+    decided = stream_all(StreamDetector(model, top_k=2), log, 5).loc[log.index]
+    np.testing.assert_allclose(
+        decided["score"], model.decision_function(log), rtol=1e-12, atol=1e-12
+    )
+    keys, _ = model[-1].predict_next(model[0].transform(log), k=2)
+    expected = decided["expected"].tolist()
+    assert [[key for key, _ in pairs] for pairs in expected] == keys.tolist()
