@@ -361,6 +361,8 @@ def _as_options(message, command=None):
     message = re.sub(r"pass (\w+)=<column>", r"pass --\1 COLUMN", message)
     message = re.sub(r"pass format='(\w+)'", r"pass --format \1", message)
     message = re.sub(r"device='([^']*)'", r"--device \1", message)
+    message = re.sub(r"top_g=(\d+)", r"--top-g \1", message)
+    message = message.replace("Set top_g below", "Set --top-g below")
     return message.replace("pass format=", "pass --format")
 
 

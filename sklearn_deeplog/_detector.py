@@ -228,6 +228,7 @@ class DeepLogDetector(TorchDetector):
             self.device_ = resolve_device(self.device)
             self.session_end_ = session_end
             self.keys_ = _vocabulary(X, session_end)
+            self._warn_if_every_key_is_normal()
             with self._seeded_rng():
                 self.net_ = self._build_net()
                 self._train(*self._training_data(X), epochs=self.max_epochs)
@@ -263,6 +264,7 @@ class DeepLogDetector(TorchDetector):
                 self.device_ = resolve_device(self.device)
                 self.session_end_ = session_end
                 self.keys_ = _vocabulary(X, session_end)
+                self._warn_if_every_key_is_normal()
             new_keys = _vocabulary(X, session_end)
             new_keys = new_keys[pd.Index(self.keys_).get_indexer(new_keys) < 0]
             _warn_on_foreign_key_type(new_keys, self.keys_)
@@ -277,6 +279,21 @@ class DeepLogDetector(TorchDetector):
             if first_call:
                 self._set_offset(X)
         return self
+
+    def _warn_if_every_key_is_normal(self):
+        """Warn when ``top_g`` covers every output: only unseen keys are flagged."""
+        if self.top_g >= self._n_outputs:
+            outputs = f"{len(self.keys_)} keys"
+            if self.session_end_:
+                outputs += " and the end of a session"
+            warnings.warn(
+                f"top_g={self.top_g} is at least the number of outputs the model "
+                f"learned ({outputs}): every one of them is among the top_g most "
+                "likely, so only keys never seen in training will be flagged. "
+                f"Set top_g below {self._n_outputs}.",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def _network_parts(self):
         import torch

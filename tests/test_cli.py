@@ -636,3 +636,12 @@ def test_console_script_entry_point():
 
     (script,) = entry_points(group="console_scripts", name="sklearn-deeplog")
     assert script.value == "sklearn_deeplog._cli:main"
+
+
+@pytest.mark.filterwarnings("always::UserWarning")  # setup.cfg ignores it elsewhere
+def test_train_warns_in_options_when_top_g_covers_every_key(files, tmp_path):
+    train = files[1]  # 6 keys
+    result = run("train", train, "-o", tmp_path / "model.skops", "--epochs", 1)
+    (warning,) = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert warning.startswith("sklearn-deeplog train: warning: --top-g 9 is at least")
+    assert warning.endswith("Set --top-g below 6.")

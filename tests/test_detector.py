@@ -486,3 +486,14 @@ def test_a_model_saved_before_n_threads_existed_loads(fitted):
     restored.__setstate__(state)
     assert restored.n_threads == 1
     assert_array_equal(restored.score_samples(X), detector.score_samples(X))
+
+
+def test_a_top_g_that_covers_every_key_is_warned_about():
+    X = cyclic_windows()  # 6 keys
+    with pytest.warns(UserWarning, match=r"top_g=6 is at least .* \(6 keys\)"):
+        small_detector(top_g=6, max_epochs=1).fit(X)
+    with pytest.warns(UserWarning, match="Set top_g below 6"):
+        small_detector(top_g=9, max_epochs=1).partial_fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        small_detector(top_g=5, max_epochs=1).fit(X)
