@@ -283,13 +283,14 @@ class DeepLogDetector(TorchDetector):
     def _warn_if_every_key_is_normal(self):
         """Warn when ``top_g`` covers every output: only unseen keys are flagged."""
         if self.top_g >= self._n_outputs:
-            outputs = f"{len(self.keys_)} keys"
+            outputs, flagged = f"{len(self.keys_)} keys", "keys never seen in training"
             if self.session_end_:
                 outputs += " and the end of a session"
+                flagged += " and sessions ending where an end is unlikely"
             warnings.warn(
                 f"top_g={self.top_g} is at least the number of outputs the model "
                 f"learned ({outputs}): every one of them is among the top_g most "
-                "likely, so only keys never seen in training will be flagged. "
+                f"likely, so only {flagged} will be flagged. "
                 f"Set top_g below {self._n_outputs}.",
                 UserWarning,
                 stacklevel=3,
