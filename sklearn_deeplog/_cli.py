@@ -34,7 +34,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 from tqdm import tqdm
 
-from ._deeplog import DeepLog
+from ._deeplog import DeepLog, key_and_value_models
 from ._detector import DeepLogDetector
 from ._follow import follow_lines
 from ._outputs import check_output, output_target, replacing, writing_text
@@ -491,7 +491,7 @@ def _update(args):
     events = _read(args, model)
     _say(args, f"updating the model on {len(events):,} log entries")
     features = _features(events)
-    key_model, value_model = _key_model(model), _value_model(model)
+    key_model, value_model = key_and_value_models(model)
     windows = key_model[0].transform(features)
     detector = key_model[-1]
     flagged_before = int((model.predict(features) == -1).sum())
@@ -713,18 +713,21 @@ def _add_hyper_parameters(parser):
     )
 
 
-def _positive_float(text):
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
+def _positive(kind, name):
+    """An argparse type: a positive value of `kind` (argparse names it `name`)."""
+
+    def positive(text):
+        value = kind(text)
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be a positive {name}, got {text}")
+        return value
+
+    positive.__name__ = name  # argparse says "invalid <name> value: 'x'"
+    return positive
 
 
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
+_positive_float = _positive(float, "number")
+_positive_int = _positive(int, "integer")
 
 
 # -- reading and windowing -------------------------------------------------------
@@ -856,7 +859,7 @@ def _match_keys(events, model):
     in every chunk of a file, whatever other keys a chunk holds.
     """
     keys = events[_EVENT]
-    learned = None if model is None else _key_model(model)[-1].keys_
+    learned = None if model is None else key_and_value_models(model)[0][-1].keys_
     if learned is None or any(isinstance(key, str) for key in learned):
         events[_EVENT] = keys.astype(str).astype(object)
     elif keys.dtype == object:
@@ -1203,7 +1206,7 @@ def _load(args):
     """
     path = args.model
     model = load_model(path)
-    key_model, value_model = _key_model(model), _value_model(model)
+    key_model, value_model = key_and_value_models(model)
     if (
         not isinstance(key_model, Pipeline)
         or not isinstance(key_model[-1], DeepLogDetector)
@@ -1216,19 +1219,9 @@ def _load(args):
     return model
 
 
-def _key_model(model):
-    """The windower and key model pipeline of a model."""
-    return model.key_model_ if isinstance(model, DeepLog) else model
-
-
-def _value_model(model):
-    """The value model of a model, or None."""
-    return getattr(model, "value_model_", None)
-
-
 def _value_columns(model):
     """The value model's columns of the event file: none without one."""
-    value_model = None if model is None else _value_model(model)
+    value_model = None if model is None else key_and_value_models(model)[1]
     return [] if value_model is None else list(value_model.values)
 
 

@@ -179,6 +179,25 @@ class DeepLog(OffsetDecisionMixin, OutlierMixin, BaseEstimator):
         return tags
 
 
+def key_and_value_models(model):
+    """The key model and the value model (None if none) of a fitted model.
+
+    Parameters
+    ----------
+    model : DeepLog or estimator
+        A fitted :class:`DeepLog`, or a key model alone (e.g. a pipeline of a
+        windower and a detector).
+
+    Returns
+    -------
+    key_model : estimator
+    value_model : estimator or None
+    """
+    if isinstance(model, DeepLog):
+        return model.key_model_, model.value_model_
+    return model, None
+
+
 def combine_decisions(key, value):
     """DeepLog's order: the key model's decision where it flags, else the value's.
 

@@ -12,7 +12,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import check_is_fitted
 
-from ._deeplog import DeepLog, combine_decisions
+from ._deeplog import DeepLog, combine_decisions, key_and_value_models
 from ._detector import DeepLogDetector
 from ._event_table import column_of, group_time_order, to_seconds
 from ._torch_nets import weights_version
@@ -177,11 +177,11 @@ class StreamDetector:
 
     @property
     def _key_model(self):
-        return self.model.key_model_ if isinstance(self.model, DeepLog) else self.model
+        return key_and_value_models(self.model)[0]
 
     @property
     def _value_model(self):
-        return getattr(self.model, "value_model_", None)
+        return key_and_value_models(self.model)[1]
 
     @property
     def _windower(self):

@@ -384,6 +384,17 @@ def test_errors_exit_1_with_one_line_and_usage_errors_exit_2(files, tmp_path):
     assert usage.stderr.count("\n") == 1 and "see sklearn-deeplog train --help" in (
         usage.stderr
     )
+    # Option values are named as the user knows them, not by a function's name.
+    for option, value, message in [
+        ("--epochs", "abc", "--epochs: invalid integer value: 'abc'"),
+        ("--epochs", "0", "--epochs: must be a positive integer, got 0"),
+        ("--lr", "x", "--lr: invalid number value: 'x'"),
+        ("--lr", "-1", "--lr: must be a positive number, got -1"),
+    ]:
+        wrong = run(
+            "train", test, "-o", tmp_path / "m.skops", option, value, check=False
+        )
+        assert wrong.returncode == 2 and message in wrong.stderr
 
 
 def altered_model(model, path, name, value):
