@@ -511,7 +511,7 @@ class _Rows:
         self._chunks = []  # (frame, arrays, kept)
 
     def add(self, frame, *arrays):
-        """Keep the entries of `frame`, with `arrays`: their group ids, ...."""
+        """Keep the entries of `frame` with `arrays`: their group ids, then others."""
         if len(frame):
             self._chunks.append((frame, arrays, np.full(len(frame), True)))
         while len(self._chunks) > 1 and (
