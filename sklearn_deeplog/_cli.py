@@ -275,8 +275,10 @@ def main(argv=None):
         written what it held back.
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
     prefix = f"sklearn-deeplog {args.command}"
+    if unknown:  # said by the command, whose help lists its options
+        _Parser(prog=prefix).error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         with warnings.catch_warnings(), _stopped_by_signals():
             warnings.showwarning = functools.partial(

@@ -384,6 +384,14 @@ def test_errors_exit_1_with_one_line_and_usage_errors_exit_2(files, tmp_path):
     assert usage.stderr.count("\n") == 1 and "see sklearn-deeplog train --help" in (
         usage.stderr
     )
+    # An option the command does not have: said by the command, with its help.
+    unknown = run(
+        "train", test, "-o", tmp_path / "m.skops", "--label", "x", check=False
+    )
+    assert unknown.returncode == 2 and unknown.stderr == (
+        "sklearn-deeplog train: error: unrecognized arguments: --label x "
+        "(see sklearn-deeplog train --help)\n"
+    )
     # Option values are named as the user knows them, not by a function's name.
     for option, value, message in [
         ("--epochs", "abc", "--epochs: invalid integer value: 'abc'"),
