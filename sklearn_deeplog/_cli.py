@@ -286,6 +286,12 @@ def main(argv=None):
             )
             # _match_keys gave the keys the model's type: one of another is new.
             warnings.filterwarnings("ignore", message=_FOREIGN_KEY_WARNING)
+            if args.command in _TORCH_COMMANDS:
+                # Stopped in the middle of its import, torch is left half
+                # initialized and the process aborts (SIGABRT) at exit: the
+                # signals wait until it is imported.
+                with _signals_held():
+                    import torch  # noqa: F401
             _COMMANDS[args.command](args)
     except _Stopped as stop:
         name = signal.Signals(stop.signum).name
@@ -575,6 +581,9 @@ def _demo(args):
     predicted = -aggregate_sessions(-flagged, sessions).to_numpy()
     print(_metrics_table([("sessions", _confusion(truth, predicted))]))
 
+
+# The commands that build, train, score or restore a network.
+_TORCH_COMMANDS = {"train", "detect", "evaluate", "update", "demo"}
 
 _COMMANDS = {
     "train": _train,

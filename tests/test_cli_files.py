@@ -185,6 +185,38 @@ def test_an_interrupted_train_keeps_the_previous_model(trained, tmp_path, signum
     assert snapshot(tmp_path) == before
 
 
+def test_ctrl_c_while_torch_is_imported_waits_for_the_import(trained, tmp_path):
+    # A Ctrl-C in the middle of torch's import left it half initialized, and the
+    # process aborted (SIGABRT) at exit: the signal must wait for the import.
+    data, model = copies(tmp_path, *trained)
+    before = snapshot(tmp_path)
+    script = f"""
+import importlib.abc, os, signal, sys
+
+class CtrlC(importlib.abc.MetaPathFinder):  # as torch starts loading
+    def find_spec(self, name, path, target=None):
+        if name == "torch":
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, CtrlC())
+from sklearn_deeplog._cli import main
+status = main(["train", {str(data)!r}, "-o", {str(model)!r}, "-q"])
+print(status, hasattr(sys.modules.get("torch"), "zeros"))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["130", "True"]  # stopped, torch whole
+    assert "stopped by SIGINT" in result.stderr
+    assert snapshot(tmp_path) == before
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupted_detect_leaves_no_partial_output(trained, tmp_path, signum):
     _, model = copies(tmp_path, *trained)
