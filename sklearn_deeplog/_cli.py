@@ -962,8 +962,10 @@ def _detect_following(args, model, stream):
 
 @contextmanager
 def _signals_held():
-    """Hold SIGINT and SIGTERM back until the block ends (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
+    """Hold SIGINT and SIGTERM back until the block ends (main thread, POSIX)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "pthread_sigmask"
+    ):
         yield
         return
     signals = {signal.SIGINT, signal.SIGTERM}

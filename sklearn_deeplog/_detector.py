@@ -281,8 +281,11 @@ class DeepLogDetector(TorchDetector):
         return self
 
     def _warn_if_every_key_is_normal(self):
-        """Warn when ``top_g`` covers every output: only unseen keys are flagged."""
-        if self.top_g >= self._n_outputs:
+        """Warn when ``top_g`` covers every output: only unseen keys are flagged.
+
+        Not with a float ``contamination``, whose threshold flags known keys too.
+        """
+        if self.top_g >= self._n_outputs and self.contamination == "auto":
             outputs, flagged = f"{len(self.keys_)} keys", "keys never seen in training"
             if self.session_end_:
                 outputs += " and the end of a session"

@@ -223,15 +223,9 @@ class StreamDetector:
                 f"The entries have a column {sorted(taken)[0]!r}, the name of a "
                 "column of the decisions; rename it."
             )
-        if self._tail is None:
-            if not len(events):  # nothing yet: not even the columns
-                return self._concat([], events)
-            self._tail = _Rows(events)
-        decided = []
-        if len(events):
-            ids = self._ids(events)
-            decided.append(self._decide(*self._windowed(events, ids)))
-            self._seen(events, ids)
+        if self._tail is None and not len(events):  # nothing yet, not even columns
+            return self._concat([], events)
+        decided = [self._judge(events)] if len(events) else []
         closing = self._closing()
         if len(closing):
             decided.append(self._close(closing))
@@ -250,79 +244,117 @@ class StreamDetector:
         decided = self._close(self._open_ids())
         return self._concat([decided], self._tail.empty)
 
-    def _ids(self, batch):
-        """The id of each entry's group; a group not open is opened."""
+    def _group_ids(self, batch):
+        """The id of each entry's group, without opening any group.
+
+        Returns
+        -------
+        ids : ndarray of shape (n_entries,)
+            The id of an open group; for a group not open, ``-1 - j``, where j
+            numbers the groups not open.
+        new : list
+            The groups not open, by j.
+        """
         windower = self._windower
         if windower.group is None:  # one single stream
-            return np.full(len(batch), self._id(0), dtype=np.intp)
-        codes, groups = pd.factorize(column_of(batch, windower.group, "group"))
-        ids = [self._id(group) for group in groups]
-        if (codes < 0).any():  # missing groups (None, NaN): one group
-            ids.append(self._id(_MISSING))
-        return np.array(ids, dtype=np.intp)[codes]  # -1: the last
+            codes, groups = np.zeros(len(batch), dtype=np.intp), [0]
+        else:
+            codes, groups = pd.factorize(column_of(batch, windower.group, "group"))
+            groups = list(groups)
+            if (codes < 0).any():  # missing groups (None, NaN): one group
+                groups.append(_MISSING)  # code -1: the last
+        new = [group for group in groups if group not in self._groups]
+        numbers = {group: -1 - j for j, group in enumerate(new)}
+        ids = [self._groups.get(group, numbers.get(group)) for group in groups]
+        return np.array(ids, dtype=np.intp)[codes], new
 
-    def _id(self, group):
-        """The id of an open group, or of the group opened now."""
-        key = _MISSING if group is _MISSING or pd.isna(group) else group
-        found = self._groups.get(key)
-        if found is not None:
-            return found
-        if not self._free:  # twice as many ids
-            size = max(8, 2 * len(self._names))
-            self._free = list(range(size - 1, len(self._names) - 1, -1))
-            self._last_seen = np.resize(self._last_seen, size)
-            self._last_seen[len(self._names) :] = np.nan
-            self._opened = np.resize(self._opened, size)
-            self._names.extend([None] * (size - len(self._names)))
-        found = self._free.pop()
-        self._groups[key] = found
-        self._names[found] = key
-        self._last_seen[found] = -np.inf
-        self._opened[found] = self._n_opened
-        self._n_opened += 1
-        return found
+    def _open(self, groups):
+        """Open `groups` (not open); their ids."""
+        ids = np.empty(len(groups), dtype=np.intp)
+        for j, group in enumerate(groups):
+            if not self._free:  # twice as many ids
+                size = max(8, 2 * len(self._names))
+                self._free = list(range(size - 1, len(self._names) - 1, -1))
+                self._last_seen = np.resize(self._last_seen, size)
+                self._last_seen[len(self._names) :] = np.nan
+                self._opened = np.resize(self._opened, size)
+                self._names.extend([None] * (size - len(self._names)))
+            ids[j] = found = self._free.pop()
+            self._groups[group] = found
+            self._names[found] = group
+            self._last_seen[found] = -np.inf
+            self._opened[found] = self._n_opened
+            self._n_opened += 1
+        return ids
 
     def _open_ids(self):
         """The ids of the open groups."""
         return np.flatnonzero(~np.isnan(self._last_seen))
 
     def _selected(self, ids):
-        """A mask by id: True for `ids`."""
+        """A mask by id: True for `ids` (the open groups among them)."""
         selected = np.full(len(self._last_seen), False)
-        selected[ids] = True
+        selected[ids[ids >= 0]] = True
         return selected
 
-    def _windowed(self, batch, ids):
-        """The entries of `batch` and held ones that can be decided, with windows."""
+    def _judge(self, batch):
+        """Decide what `batch` lets decide; then keep what later entries need.
+
+        Everything is computed before the state changes: a batch that raises
+        (e.g. a missing time) leaves the stream as it was.
+        """
         windower = self._windower
+        tail = _Rows(batch) if self._tail is None else self._tail
+        ids, new_groups = self._group_ids(batch)
+        selected = self._selected(ids)
         entries, entry_ids, new = batch, ids, np.full(len(batch), True)
-        taken = self._tail.take(self._selected(ids))
+        taken = tail.take(selected, remove=False)
         if taken is not None:
-            tail, tail_ids, tail_held, _ = taken
-            self._check_time_order(tail, tail_ids, batch, ids)
-            entries = pd.concat([tail, batch])
-            entry_ids = np.concatenate([tail_ids, ids])
-            new = np.concatenate([tail_held, new])
-        windows = windower.transform(_model_input(entries, windower))
+            before, before_ids, held, _ = taken
+            self._check_time_order(before, before_ids, batch, ids)
+            entries = pd.concat([before, batch])
+            entry_ids = np.concatenate([before_ids, ids])
+            new = np.concatenate([held, new])
+        windows = np.asarray(windower.transform(_model_input(entries, windower)))
         positions = _positions_from_end(entries, entry_ids, windower)
         n_held = int(windower.complete_sessions)
         done = new & (positions >= n_held)
         kept = positions < windower.window + n_held
-        # A held entry's window is its window if its group ends: kept for closing.
-        self._tail.add(
-            entries[kept], entry_ids[kept], (new & ~done)[kept], windows[kept]
+        decided, values_kept = self._decide(
+            entries[done], windows[done], entry_ids[done]
         )
-        return entries[done], windows[done], entry_ids[done]
+        # The state changes from here on.
+        opened = self._open(new_groups)
+
+        def real(ids):  # with the ids of the groups opened now
+            ids = ids.copy()
+            ids[ids < 0] = opened[-1 - ids[ids < 0]]
+            return ids
+
+        tail.take(selected)
+        # A held entry's window is its window if its group ends: kept for closing.
+        tail.add(
+            entries[kept], real(entry_ids[kept]), (new & ~done)[kept], windows[kept]
+        )
+        self._tail = tail
+        if values_kept is not None:
+            if self._value_tail is None:
+                self._value_tail = _Rows(batch)
+            self._value_tail.take(selected)
+            self._value_tail.add(values_kept[0], real(values_kept[1]))
+        self._seen(batch, real(ids))
+        return decided
 
     def _close(self, ids):
         """Decide the held entries of the groups `ids` as their last; forget them."""
         selected = self._selected(ids)
-        taken = self._tail.take(selected)
+        taken = self._tail.take(selected, remove=False)
         decided = self._tail.empty, np.zeros((0, 1)), np.zeros(0, dtype=np.intp)
         if taken is not None:
             entries, entry_ids, held, windows = taken
             decided = entries[held], windows[held], entry_ids[held]
-        decided = self._decide(*decided)
+        decided, _ = self._decide(*decided)
+        self._tail.take(selected)
         if self._value_tail is not None:
             self._value_tail.take(selected)
         for group in ids:
@@ -333,19 +365,29 @@ class StreamDetector:
         return decided
 
     def _decide(self, entries, windows, ids):
-        """The decisions of entries (of groups `ids`) and their windows, as rows."""
+        """The decisions of entries (of groups `ids`) and their windows, as rows.
+
+        Returns
+        -------
+        decided : pandas.DataFrame
+        values_kept : tuple or None
+            With a value model, what its tail keeps of these groups from now on
+            (see :meth:`_value_decisions`).
+        """
         detector = self._key_model[-1]
         scores, expected = self._key_decisions(detector, windows, self.top_k)
-        columns = {}
+        columns, values_kept = {}, None
         if self._value_model is not None:
-            values = self._value_decisions(entries, ids) if len(entries) else scores
+            values, values_kept = (
+                self._value_decisions(entries, ids) if len(entries) else (scores, None)
+            )
             scores, columns["flagged_by"] = combine_decisions(scores, values)
         decided = entries.assign(score=scores, anomaly=scores < 0, **columns)
         if self.top_k is not None:
             decided["expected"] = expected
         if self.workflow is not None:
             decided = decided.assign(**_diagnosis(detector, windows, self.workflow))
-        return decided
+        return decided, values_kept
 
     def _value_decisions(self, entries, ids):
         """The value model's decisions on entries, as if the log were whole.
@@ -353,13 +395,15 @@ class StreamDetector:
         The entries are scored after the entries of the value tail whose group
         they continue: the last ``history`` entries of each key of each group,
         which hold what they look back to (the previous vectors of their key,
-        and their group's previous entry for the elapsed time).
+        and their group's previous entry for the elapsed time). Returns the
+        decisions, and the entries the value tail keeps of these groups from
+        now on, with their groups' ids (the state is not changed here).
         """
         value_model = self._value_model
-        if self._value_tail is None:
-            self._value_tail = _Rows(entries)
         table, table_ids, n_before = entries, ids, 0
-        taken = self._value_tail.take(self._selected(ids))
+        taken = None
+        if self._value_tail is not None:
+            taken = self._value_tail.take(self._selected(ids), remove=False)
         if taken is not None:
             tail, tail_ids = taken
             table = pd.concat([tail, entries])
@@ -374,8 +418,7 @@ class StreamDetector:
             .cumcount(ascending=False)
         )
         last = np.sort(order[recent.to_numpy() < value_model.history])
-        self._value_tail.add(table.iloc[last], table_ids[last])
-        return decisions[n_before:]
+        return decisions[n_before:], (table.iloc[last], table_ids[last])
 
     def _seen(self, batch, ids):
         """Record the latest moment of the groups of `batch`."""
@@ -414,7 +457,10 @@ class StreamDetector:
         np.maximum.at(
             latest, tail_ids, to_seconds(column_of(tail, windower.time, "time"))
         )
-        earlier = to_seconds(column_of(batch, windower.time, "time")) < latest[ids]
+        times = to_seconds(column_of(batch, windower.time, "time"))
+        earlier = np.full(len(batch), False)
+        continued = ids >= 0  # the others open a group: nothing came before
+        earlier[continued] = times[continued] < latest[ids[continued]]
         if earlier.any():
             self._in_order = False
             group = _plain(self._names[ids[np.argmax(earlier)]])
@@ -425,7 +471,7 @@ class StreamDetector:
                 "each group's entries in time order (sort the log by group and "
                 "time).",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,  # update's caller
             )
 
     def _concat(self, decided, like):
@@ -433,7 +479,7 @@ class StreamDetector:
         if decided:
             return pd.concat(decided)
         no_windows = np.zeros((0, self._windower.window + 1))
-        return self._decide(like.iloc[:0], no_windows, np.zeros(0, dtype=np.intp))
+        return self._decide(like.iloc[:0], no_windows, np.zeros(0, dtype=np.intp))[0]
 
     # -- saving ----------------------------------------------------------------------
 
@@ -470,8 +516,8 @@ class StreamDetector:
         self.__init__(**{name: state[name] for name in _PARAMETERS})
         self._in_order = state["_in_order"]
         groups = state["_groups"]
-        for group in groups["groups"]:  # numbered from 0 again
-            self._id(group)
+        # Numbered from 0 again, in the order they opened.
+        self._open([_MISSING if pd.isna(g) else g for g in groups["groups"]])
         self._last_seen[: len(groups["moments"])] = groups["moments"]
         for name in ("_tail", "_value_tail"):
             rows = state[name]
@@ -507,7 +553,7 @@ class _Rows:
     """
 
     def __init__(self, like):
-        self.empty = like.iloc[:0]
+        self.empty = like.iloc[:0].copy()  # not a view: it would hold `like`
         self._chunks = []  # (frame, arrays, kept)
 
     def add(self, frame, *arrays):
@@ -520,8 +566,15 @@ class _Rows:
             last = self._chunks.pop()
             self._chunks[-1] = _merged([self._chunks[-1], last])
 
-    def take(self, selected):
+    def take(self, selected, remove=True):
         """Take out the entries of the groups that `selected` (a mask by id) flags.
+
+        Parameters
+        ----------
+        selected : ndarray of bool
+            By group id.
+        remove : bool, default=True
+            Whether the entries are removed; else they are only read.
 
         Returns
         -------
@@ -535,9 +588,10 @@ class _Rows:
             mask = kept & selected[arrays[0]]
             if mask.any():
                 taken.append((frame, arrays, mask))
-                kept &= ~mask
-                if 2 * kept.sum() <= len(kept):
-                    chunk = _merged([chunk])
+                if remove:
+                    kept &= ~mask
+                    if 2 * kept.sum() <= len(kept):
+                        chunk = _merged([chunk])
             if len(chunk[0]):
                 chunks.append(chunk)
         self._chunks = chunks
@@ -592,8 +646,8 @@ class _KeyDecisions:
         Returns
         -------
         scores : ndarray of shape (n_windows,)
-        expected : ndarray of shape (n_windows,) of lists of ``[key, probability]``
-            pairs, or None without `top_k`.
+        expected : list of lists of ``[key, probability]`` pairs, or None
+            without `top_k`.
         """
         model = _model_version(detector, top_k)
         if model != self._model:
@@ -621,7 +675,11 @@ class _KeyDecisions:
                 for code, pairs in zip(stored, expected, strict=True):
                     self._expected[code] = pairs
         codes = codes[inverse]
-        return self._scores[codes], None if top_k is None else self._expected[codes]
+        if top_k is None:
+            return self._scores[codes], None
+        # Lists of their own: a caller's change must not reach other decisions.
+        expected = [[list(pair) for pair in self._expected[c]] for c in codes]
+        return self._scores[codes], expected
 
 
 def _model_version(detector, top_k):

@@ -249,9 +249,13 @@ def weights_version(module):
     """A value that changes whenever the weights of a torch `module` change.
 
     Torch counts the in-place changes of each tensor (an optimizer's steps, a
-    ``load_state_dict``); this is the tuple of those counts.
+    ``load_state_dict``); weights replaced (``param.data = ...``, new
+    parameters) change their memory. This is the tuple of both, by parameter.
     """
-    return tuple(weights._version for weights in module.parameters())
+    return tuple(
+        (id(weights), weights.data_ptr(), weights._version)
+        for weights in module.parameters()
+    )
 
 
 def resolve_device(device):

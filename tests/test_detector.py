@@ -150,6 +150,12 @@ def test_scores_follow_the_weights_after_more_training(fitted):
     after = detector.score_samples(X)
     assert not np.allclose(before, after)
     assert_array_equal(after, copy.deepcopy(detector).score_samples(X))
+    # Weights replaced rather than changed in place are noticed too.
+    output = detector.net_.module_.output
+    output.bias.data = torch.zeros_like(output.bias)
+    replaced = detector.score_samples(X)
+    assert not np.allclose(replaced, after)
+    assert_array_equal(replaced, copy.deepcopy(detector).score_samples(X))
 
 
 def test_growing_the_vocabulary_keeps_every_learned_logit():
@@ -497,3 +503,5 @@ def test_a_top_g_that_covers_every_key_is_warned_about():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         small_detector(top_g=5, max_epochs=1).fit(X)
+        # A float contamination's threshold flags known keys: no warning.
+        small_detector(top_g=9, max_epochs=1, contamination=0.1).fit(X)

@@ -1,11 +1,13 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """StreamDetector: the decisions of whole-log scoring, entry by entry."""
 
+import warnings
 from copy import deepcopy
 
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 from sklearn.pipeline import make_pipeline
 
 from sklearn_deeplog import (
@@ -79,7 +81,9 @@ def log_for(name, logs):
 @pytest.mark.parametrize("batch_size", [1, 7, 10_000])
 def test_decisions_are_those_of_the_whole_log(models, logs, name, batch_size):
     model, log = models[name], log_for(name, logs)
-    decided = stream_all(StreamDetector(model), log, batch_size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # in time order: nothing to warn about
+        decided = stream_all(StreamDetector(model), log, batch_size)
     assert sorted(decided.index) == sorted(log.index)  # each entry once
     decided = decided.loc[log.index]
     whole = model.decision_function(log)
@@ -165,6 +169,7 @@ def test_entries_out_of_time_order_are_warned_once(models, logs):
         stream.update(log.iloc[:10])
         stream.update(log.iloc[:10])
     assert len(warned) == 1
+    assert warned[0].filename == __file__  # said where the entries were given
 
 
 def test_wrong_models_and_inputs_are_refused(models, logs):
@@ -227,3 +232,58 @@ def test_decisions_are_exact_when_more_windows_come_than_are_kept(
     keys, _ = model[-1].predict_next(model[0].transform(log), k=2)
     expected = decided["expected"].tolist()
     assert [[key for key, _ in pairs] for pairs in expected] == keys.tolist()
+
+
+def test_a_batch_that_is_refused_leaves_the_stream_as_it_was(models, logs):
+    model, log = models["complete sessions"], logs[1]
+    straight = stream_all(StreamDetector(model), log, 7)
+    stream = StreamDetector(model)
+    first = stream.update(log.iloc[:20])
+    wrong = log.iloc[20:30].assign(time=np.nan)  # a missing time: refused
+    with pytest.raises(ValueError, match="time"):
+        stream.update(wrong)
+    assert stream.n_open_groups == log.iloc[:20]["session"].nunique()
+    rest = stream_all(stream, log.iloc[20:], 7)
+    pd.testing.assert_frame_equal(
+        pd.concat([first, rest]).loc[log.index], straight.loc[log.index]
+    )
+
+
+def test_decisions_do_not_depend_on_scikit_learn_s_output_setting(models, logs):
+    model, log = models["complete sessions"], logs[1]
+    expected = stream_all(StreamDetector(model), log, 7)
+    with sklearn.config_context(transform_output="pandas"):
+        decided = stream_all(StreamDetector(model), log, 7)
+    pd.testing.assert_frame_equal(decided, expected)
+
+
+def test_expected_keys_are_lists_of_each_decision_s_own(models, logs):
+    # Decisions on the same window are computed once: a caller changing one
+    # decision's list must change no other, now or later.
+    model, log = models["plain"], logs[1]
+    reference = StreamDetector(model, top_k=2)
+    unchanged = [reference.update(log.iloc[:20]), reference.update(log.iloc[20:40])]
+    stream = StreamDetector(model, top_k=2)
+    first = stream.update(log.iloc[:20])
+    assert first["expected"].map(str).duplicated().any()  # the same keys twice
+    for pairs in first["expected"].iloc[::2]:
+        pairs.append(["changed by the caller", 1.0])
+    assert first["expected"].iloc[1::2].tolist() == (
+        unchanged[0]["expected"].iloc[1::2].tolist()
+    )
+    later = stream.update(log.iloc[20:40])
+    assert later["expected"].tolist() == unchanged[1]["expected"].tolist()
+
+
+def test_a_group_that_opens_is_never_out_of_time_order(models):
+    # Eight groups fill the first ids; the last has the latest time and goes
+    # on in a batch where a group opens: that group has nothing before it.
+    columns = dict(machine="m1", event=1, label=0)
+    first = pd.DataFrame({"session": range(8), "time": [*range(7), 100.0], **columns})
+    later = pd.DataFrame({"session": [7, 8], "time": [101.0, 9.0], **columns})
+    stream = StreamDetector(models["plain"])
+    stream.update(first[["machine", "session", "time", "event", "label"]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        stream.update(later[["machine", "session", "time", "event", "label"]])
+    assert stream.n_open_groups == 9
