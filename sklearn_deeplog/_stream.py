@@ -673,7 +673,8 @@ class _KeyDecisions:
             if top_k is not None:  # one list per window, never spread by numpy
                 expected = _expected(detector, unknown, top_k)
                 for code, pairs in zip(stored, expected, strict=True):
-                    self._expected[code] = pairs
+                    # Tuples of plain values: the garbage collector skips them.
+                    self._expected[code] = tuple(map(tuple, pairs))
         codes = codes[inverse]
         if top_k is None:
             return self._scores[codes], None
