@@ -43,18 +43,15 @@ The results are printed as markdown tables and saved as JSON (``--output``).
 import argparse
 import importlib.util
 import json
-import platform
 import sys
 import time
-from datetime import datetime, timezone
-from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
+from _environment import environment
 
-import sklearn_deeplog
 from sklearn_deeplog import SESSION_END, DeepLogDetector, SequenceWindower
 
 HERE = Path(__file__).resolve().parent
@@ -509,27 +506,6 @@ def check_seed_spread(windows, groups, session_target, params, singles, n_seeds)
 
 
 # -- report ----------------------------------------------------------------------
-
-
-def environment():
-    """Versions, machine and date."""
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "cpu": cpu,
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "skorch": version("skorch"),
-        "numpy": np.__version__,
-        "sklearn-deeplog": sklearn_deeplog.__version__,
-    }
 
 
 def markdown(results):

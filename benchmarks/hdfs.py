@@ -33,24 +33,20 @@ as markdown tables into ``benchmarks/README.md`` between the
 import argparse
 import ast
 import json
-import platform
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
-from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
+from _environment import environment
 from scipy.stats import beta
 from sklearn.pipeline import make_pipeline
 from torch import nn
 
-import sklearn_deeplog
 from sklearn_deeplog import (
     SESSION_END,
     DeepLogDetector,
@@ -681,29 +677,6 @@ def bare_scoring(module, contexts, targets, n_codes):
 
 
 # -- report ----------------------------------------------------------------------
-
-
-def environment(threads):
-    """Versions, machine and date."""
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "cpu": cpu,
-        "torch_threads": threads,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "scikit-learn": version("scikit-learn"),
-        "skorch": version("skorch"),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "sklearn-deeplog": sklearn_deeplog.__version__,
-    }
 
 
 def speed_ratios(ours, original, bare):

@@ -49,22 +49,18 @@ The results are printed (with markdown tables) and saved as JSON (``--output``).
 
 import argparse
 import json
-import platform
 import resource
 import sys
 import time
 import warnings
-from datetime import datetime, timezone
-from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
+from _environment import environment
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 
-import sklearn_deeplog
 from sklearn_deeplog import SESSION_END, DeepLogDetector, SequenceWindower
 from sklearn_deeplog.datasets import load_hdfs
 
@@ -639,27 +635,6 @@ def best_g(curve):
 
 
 # -- report ----------------------------------------------------------------------
-
-
-def environment():
-    """Versions, machine and date."""
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "cpu": cpu,
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "scikit-learn": version("scikit-learn"),
-        "numpy": np.__version__,
-        "sklearn-deeplog": sklearn_deeplog.__version__,
-    }
 
 
 def _cell(m):
