@@ -372,6 +372,8 @@ def _as_options(message, command=None):
     message = re.sub(r"device='([^']*)'", r"--device \1", message)
     message = re.sub(r"top_g=(\d+)", r"--top-g \1", message)
     message = message.replace("Set top_g below", "Set --top-g below")
+    message = re.sub(r"false_alarms=([\d.]+)", r"--false-alarms \1", message)
+    message = message.replace("raise false_alarms", "raise --false-alarms")
     return message.replace("pass format=", "pass --format")
 
 
@@ -392,6 +394,7 @@ def _train(args):
     )
     detector = DeepLogDetector(
         top_g=args.top_g,
+        false_alarms=args.false_alarms,
         hidden_size=args.hidden_size,
         num_layers=args.num_layers,
         embedding_dim=args.embedding_dim,
@@ -420,9 +423,25 @@ def _train(args):
                 verbose=_verbose(args),
             ),
         )
-    model.fit(_features(events))
+    # With --false-alarms, whole groups are held out to set the threshold.
+    groups = events[_GROUP] if _GROUP in events else None
+    if isinstance(model, DeepLog):
+        model.fit(_features(events), groups=groups)
+    else:
+        model.fit(_features(events), detector__groups=groups)
     save_model(model, args.model)
     _say(args, f"trained on {len(events):,} log entries; model saved to {args.model}")
+    if args.false_alarms is not None:
+        detector = key_and_value_models(model)[0][-1]
+        units = "entries" if groups is None else "groups"
+        _say(
+            args,
+            f"threshold: a key is anomalous below probability "
+            f"{np.exp(detector.offset_):.3g}; it flags "
+            f"{detector.validation_false_alarms_:.2%} of the "
+            f"{detector.n_validation_:,} held-out {units} (budget "
+            f"{args.false_alarms:.2%})",
+        )
 
 
 def _detect(args):
@@ -690,6 +709,14 @@ def _add_hyper_parameters(parser):
             "seconds until context is old",
         ),
         ("--top-g", _positive_int, detector.top_g, "normal if among the g likeliest"),
+        (
+            "--false-alarms",
+            _fraction,
+            detector.false_alarms,
+            "instead of --top-g, a false-alarm budget: the share of normal "
+            "groups (entries without --group) that may be flagged, held out "
+            "from training to set a probability threshold",
+        ),
         ("--hidden-size", _positive_int, detector.hidden_size, "LSTM units per layer"),
         ("--num-layers", _positive_int, detector.num_layers, "LSTM layers"),
         (
@@ -725,13 +752,16 @@ def _add_hyper_parameters(parser):
     )
 
 
-def _positive(kind, name):
+def _positive(kind, name, below=None):
     """An argparse type: a positive value of `kind` (argparse names it `name`)."""
 
     def positive(text):
         value = kind(text)
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be a positive {name}, got {text}")
+        if not (value > 0 and (below is None or value < below)):
+            bound = "" if below is None else f" below {below}"
+            raise argparse.ArgumentTypeError(
+                f"must be a positive {name}{bound}, got {text}"
+            )
         return value
 
     positive.__name__ = name  # argparse says "invalid <name> value: 'x'"
@@ -740,6 +770,7 @@ def _positive(kind, name):
 
 _positive_float = _positive(float, "number")
 _positive_int = _positive(int, "integer")
+_fraction = _positive(float, "number", below=1)
 
 
 # -- reading and windowing -------------------------------------------------------

@@ -3,7 +3,7 @@
 
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
@@ -92,7 +92,7 @@ class DeepLog(OffsetDecisionMixin, OutlierMixin, BaseEstimator):
         self.value_model = value_model
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, groups=None):
         """Fit both models on normal log entries.
 
         Parameters
@@ -101,6 +101,11 @@ class DeepLog(OffsetDecisionMixin, OutlierMixin, BaseEstimator):
             The event table of normal logs, one row per log entry.
         y : None
             Ignored.
+        groups : array-like of shape (n_entries,), default=None
+            Each entry's group (session, machine), for a key model with a
+            false-alarm budget (``DeepLogDetector(false_alarms=...)``): passed
+            as ``groups`` to the last step of a key-model pipeline, else to the
+            key model. None passes nothing.
 
         Returns
         -------
@@ -108,7 +113,13 @@ class DeepLog(OffsetDecisionMixin, OutlierMixin, BaseEstimator):
             The fitted estimator.
         """
         key_model, value_model = self._models()
-        self.key_model_ = clone(key_model).fit(X)
+        key_params = {}
+        if groups is not None:
+            name = "groups"
+            if isinstance(key_model, Pipeline):
+                name = f"{key_model.steps[-1][0]}__groups"
+            key_params[name] = groups
+        self.key_model_ = clone(key_model).fit(X, **key_params)
         self.value_model_ = clone(value_model).fit(X)
         self.offset_ = 0.0
         if hasattr(self.key_model_, "n_features_in_"):

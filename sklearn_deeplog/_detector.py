@@ -7,10 +7,10 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from sklearn.base import _fit_context
-from sklearn.utils import gen_batches
+from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 from tqdm.auto import tqdm
 
 from ._torch_nets import TorchDetector, resolve_device
@@ -54,7 +54,8 @@ class DeepLogDetector(TorchDetector):
     ----------
     top_g : int, default=9
         An entry is normal if its key is among the ``top_g`` most likely next keys
-        (``g`` in the paper).
+        (``g`` in the paper). With `false_alarms`, it only sets how many keys
+        :meth:`predict_next` lists by default.
     hidden_size : int, default=64
         LSTM units per layer (``alpha`` in the paper).
     num_layers : int, default=1
@@ -77,11 +78,25 @@ class DeepLogDetector(TorchDetector):
         probability. The end is judged by probability, not rank: where only a few
         keys can follow, the top g also hold keys that cannot follow at all, and
         the end, more frequent than those, ranks among them even where a session
-        never ends, so a session cut short would pass a top-g test.
+        never ends, so a session cut short would pass a top-g test. Not used
+        with `false_alarms`, whose threshold judges the end as it judges keys.
     contamination : 'auto' or float, default='auto'
         With 'auto', the threshold is DeepLog's top-g rule (``offset_ = 0``). With a
         float in (0, 0.5], ``offset_`` is set so that this proportion of the
         training entries is flagged.
+    false_alarms : float or None, default=None
+        A false-alarm budget in (0, 1), which replaces the top-g rule: an entry
+        is anomalous when its key's probability is below a threshold, chosen
+        without labels so that at most this fraction of normal groups (sessions,
+        machines; entries when :meth:`fit` is given no `groups`) would be
+        flagged. :meth:`fit` holds out `validation_fraction` of the training
+        groups, trains on the others and sets the threshold on the held-out
+        ones: it holds for this very network (its vocabulary still has the keys
+        of all the groups). None keeps the top-g rule (and `contamination`).
+    validation_fraction : float, default=0.2
+        With `false_alarms`: the fraction of the training groups held out to set
+        the threshold (without `groups`, the last windows, in their order: the
+        most recent entries of an open-ended log).
     device : str, default='auto'
         Torch device for training and scoring: 'auto' (cuda when available, else
         cpu), 'cpu', 'cuda', 'cuda:1', 'mps', ... A device that is not available
@@ -107,7 +122,14 @@ class DeepLogDetector(TorchDetector):
         :meth:`partial_fit` learns are appended.
     offset_ : float
         Threshold on :meth:`score_samples`: ``decision_function = score_samples -
-        offset_``.
+        offset_``. With `false_alarms`, the natural log of the probability
+        threshold.
+    validation_false_alarms_ : float
+        With `false_alarms`: the fraction of the held-out groups (or entries)
+        that the threshold flags, at most `false_alarms`.
+    n_validation_ : int
+        With `false_alarms`: the held-out groups (or entries) the threshold was
+        set on.
     net_ : skorch.NeuralNet
         The trained network (module :class:`~sklearn_deeplog._network.LogKeyLSTM`).
     session_end_ : bool
@@ -172,6 +194,8 @@ class DeepLogDetector(TorchDetector):
             StrOptions({"auto"}),
             Interval(Real, 0, 0.5, closed="right"),
         ],
+        "false_alarms": [Interval(Real, 0, 1, closed="neither"), None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
     }
 
     def __init__(
@@ -186,6 +210,8 @@ class DeepLogDetector(TorchDetector):
         lr=1e-2,
         min_end_probability=1e-3,
         contamination="auto",
+        false_alarms=None,
+        validation_fraction=0.2,
         device="auto",
         n_threads=1,
         random_state=None,
@@ -200,6 +226,8 @@ class DeepLogDetector(TorchDetector):
         self.lr = lr
         self.min_end_probability = min_end_probability
         self.contamination = contamination
+        self.false_alarms = false_alarms
+        self.validation_fraction = validation_fraction
         self.device = device
         self.n_threads = n_threads
         self.random_state = random_state
@@ -208,7 +236,7 @@ class DeepLogDetector(TorchDetector):
     # -- training ------------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, groups=None):
         """Learn the log-key model from normal windows.
 
         Parameters
@@ -217,6 +245,11 @@ class DeepLogDetector(TorchDetector):
             Windows of normal log entries: context keys, then the key.
         y : None
             Ignored.
+        groups : array-like of shape (n_entries,), default=None
+            Each window's group (session, machine): the windower's group column.
+            With `false_alarms`, whole groups are held out and the budget counts
+            flagged groups; ignored otherwise. In a pipeline, pass it with the
+            step's name, e.g. ``deeplogdetector__groups=events["session"]``.
 
         Returns
         -------
@@ -225,18 +258,122 @@ class DeepLogDetector(TorchDetector):
         """
         with self._fitting():
             X, session_end = self._validate_windows(X, reset=True)
+            groups = self._validate_budget(groups, X)
+            for name in _CALIBRATION_ATTRIBUTES:  # of an earlier fit
+                self.__dict__.pop(name, None)
             self.device_ = resolve_device(self.device)
             self.session_end_ = session_end
             self.keys_ = _vocabulary(X, session_end)
             self._warn_if_every_key_is_normal()
+            held = np.zeros(len(X), dtype=bool)
+            if self.false_alarms is not None:
+                held = self._held_out(X, groups)
             with self._seeded_rng():
                 self.net_ = self._build_net()
-                self._train(*self._training_data(X), epochs=self.max_epochs)
-            self._set_offset(X)
+                self._train(*self._training_data(X[~held]), epochs=self.max_epochs)
+            if self.false_alarms is None:
+                self._set_offset(X)
+            else:
+                self._calibrate(X[held], None if groups is None else groups[held])
+        return self
+
+    def _validate_budget(self, groups, X):
+        """Check the budget's parameters; `groups` as an array, one per window."""
+        if self.false_alarms is not None and self.contamination != "auto":
+            raise ValueError(
+                "Both false_alarms and contamination set a threshold: set one of "
+                "them (contamination='auto' with false_alarms)."
+            )
+        if groups is None:
+            return None
+        groups = np.asarray(groups)
+        if groups.shape != (len(X),):
+            raise ValueError(
+                f"groups must hold one group per window: {len(X)} windows, groups "
+                f"of shape {groups.shape}."
+            )
+        return groups
+
+    def _held_out(self, X, groups):
+        """Rows held out to set the threshold: random groups, else the last rows."""
+        codes = np.arange(len(X)) if groups is None else _group_codes(groups)
+        n_units = codes.max() + 1 if len(codes) else 0
+        if n_units < 2:
+            raise ValueError(
+                f"false_alarms needs at least 2 training {_units(groups)}, one to "
+                f"train on and one to set the threshold on: got {n_units} "
+                f"({len(X)} sample{'s' * (len(X) != 1)})."
+            )
+        n_held = min(max(round(self.validation_fraction * n_units), 1), n_units - 1)
+        if groups is None:  # the most recent entries
+            return codes >= n_units - n_held
+        rng = check_random_state(self.random_state)
+        return np.isin(codes, rng.permutation(n_units)[:n_held])
+
+    def _calibrate(self, X, groups):
+        """Set the probability threshold from normal windows: see `false_alarms`."""
+        scores = self._score_rows(X)
+        if groups is None:
+            worst = scores
+        else:  # a group is flagged when any of its entries is
+            codes = _group_codes(groups)
+            worst = np.full(codes.max() + 1, np.inf)
+            np.minimum.at(worst, codes, scores)
+        # At most floor(budget * n) below the threshold: the next lowest is it.
+        n_flagged = int(np.floor(self.false_alarms * len(worst)))
+        self.offset_ = float(np.partition(worst, n_flagged)[n_flagged])
+        self.validation_false_alarms_ = float(np.mean(worst < self.offset_))
+        self.n_validation_ = len(worst)
+        if n_flagged == 0:
+            units = _units(groups)
+            warnings.warn(
+                f"Only {len(worst)} {units} to set the threshold on: a false-alarm "
+                f"budget of {self.false_alarms:g} needs at least "
+                f"{int(np.ceil(1 / self.false_alarms))} to be told from none, so "
+                f"the threshold flags none of them and may flag more than the "
+                f"budget of new {units}. Train on more {units} or raise "
+                "false_alarms.",
+                UserWarning,
+                stacklevel=4,
+            )
+
+    def calibrate(self, X, groups=None):
+        """Set the threshold again, from normal windows, at the `false_alarms` budget.
+
+        :meth:`fit` sets it on held-out training groups; :meth:`partial_fit`
+        keeps it (and sets it on its windows at its first call). Call this to set
+        it again, e.g. after updates or a change of `false_alarms`, on normal
+        windows the model did not learn from, or to give a detector fitted with
+        the top-g rule a false-alarm budget (``set_params(false_alarms=...)``
+        first).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_entries, window + 1)
+            Windows of normal log entries.
+        groups : array-like of shape (n_entries,), default=None
+            Each window's group: the budget counts flagged groups; None counts
+            flagged entries.
+
+        Returns
+        -------
+        self : DeepLogDetector
+            The detector, with ``offset_``, ``validation_false_alarms_`` and
+            ``n_validation_`` set from `X`.
+        """
+        check_is_fitted(self)
+        if self.false_alarms is None:
+            raise ValueError(
+                "calibrate sets the threshold of a false-alarm budget: set one "
+                "first, e.g. set_params(false_alarms=0.01)."
+            )
+        with self._scoring():
+            X, _ = self._validate_windows(X, reset=False)
+            self._calibrate(X, self._validate_budget(groups, X))
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, groups=None):
         """Update the model online: one more training epoch on these windows.
 
         Training continues from the learned weights. Keys never seen before are
@@ -251,6 +388,9 @@ class DeepLogDetector(TorchDetector):
             Windows to learn as normal, e.g. false positives confirmed by an operator.
         y : None
             Ignored.
+        groups : array-like of shape (n_entries,), default=None
+            Each window's group; with `false_alarms`, used at the first call
+            only, whose threshold is set on these windows (see :meth:`calibrate`).
 
         Returns
         -------
@@ -260,6 +400,7 @@ class DeepLogDetector(TorchDetector):
         first_call = not hasattr(self, "net_")
         with self._fitting():
             X, session_end = self._validate_windows(X, reset=first_call)
+            groups = self._validate_budget(groups, X)
             if first_call:
                 self.device_ = resolve_device(self.device)
                 self.session_end_ = session_end
@@ -276,16 +417,23 @@ class DeepLogDetector(TorchDetector):
                     self._grow(new_keys)
                 # lr as set now, e.g. lower for updates
                 self._train(*self._training_data(X), epochs=1)
-            if first_call:
+            if first_call and self.false_alarms is not None:
+                self._calibrate(X, groups)
+            elif first_call:
                 self._set_offset(X)
         return self
 
     def _warn_if_every_key_is_normal(self):
         """Warn when ``top_g`` covers every output: only unseen keys are flagged.
 
-        Not with a float ``contamination``, whose threshold flags known keys too.
+        Not with a float ``contamination`` or a ``false_alarms`` budget, whose
+        thresholds flag known keys too.
         """
-        if self.top_g >= self._n_outputs and self.contamination == "auto":
+        if (
+            self.top_g >= self._n_outputs
+            and self.contamination == "auto"
+            and self.false_alarms is None
+        ):
             outputs, flagged = f"{len(self.keys_)} keys", "keys never seen in training"
             if self.session_end_:
                 outputs += " and the end of a session"
@@ -294,7 +442,8 @@ class DeepLogDetector(TorchDetector):
                 f"top_g={self.top_g} is at least the number of outputs the model "
                 f"learned ({outputs}): every one of them is among the top_g most "
                 f"likely, so only {flagged} will be flagged. "
-                f"Set top_g below {self._n_outputs}.",
+                f"Set top_g below {self._n_outputs}, or a false-alarm budget "
+                "instead (e.g. false_alarms=0.01).",
                 UserWarning,
                 stacklevel=3,
             )
@@ -363,11 +512,29 @@ class DeepLogDetector(TorchDetector):
             ``log p(key) - log p(g-th most likely key)``: non-negative exactly when
             the key is among the ``top_g`` predictions. With complete sessions, the
             last entry of a session scores the minimum of this and ``log p(end of
-            session) - log min_end_probability``.
+            session) - log min_end_probability``. With `false_alarms`, ``log
+            p(key)`` (and ``log p(end of session)`` for the last entry of a
+            session, if lower).
         """
         with self._scoring():
+            self._check_threshold_rule()
             X, _ = self._validate_windows(X, reset=False)
             return self._score_rows(X)
+
+    def _check_threshold_rule(self):
+        """Check that ``offset_`` was set for the rule `false_alarms` chooses."""
+        calibrated = hasattr(self, "n_validation_")
+        if calibrated and self.false_alarms is None:
+            raise ValueError(
+                "The threshold was set for a false-alarm budget, and false_alarms "
+                "is now None: fit again to use the top-g rule."
+            )
+        if not calibrated and self.false_alarms is not None:
+            raise ValueError(
+                "false_alarms was set after fitting with the top-g rule: set its "
+                "threshold with calibrate(X, groups) on normal windows, or fit "
+                "again."
+            )
 
     def score(self, X, y=None):
         """Mean log-likelihood of the observed keys: higher is better.
@@ -453,10 +620,12 @@ class DeepLogDetector(TorchDetector):
         contexts, targets, rows = self._queries(X)
         log_likelihood, top_g_threshold = self._score_queries(contexts, targets)
         n_rows = len(X)
-        scores = log_likelihood[:n_rows] - top_g_threshold[:n_rows]
         # With complete sessions, a session's last entry also answers for its end,
         # which is judged by its probability (see min_end_probability).
-        end_scores = log_likelihood[n_rows:] - np.log(self.min_end_probability)
+        scores, end_scores = log_likelihood[:n_rows], log_likelihood[n_rows:]
+        if self.false_alarms is None:
+            scores = scores - top_g_threshold[:n_rows]
+            end_scores = end_scores - np.log(self.min_end_probability)
         np.minimum.at(scores, rows[n_rows:], end_scores)
         return scores
 
@@ -622,6 +791,20 @@ class DeepLogDetector(TorchDetector):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+# What fit and calibrate set with a false-alarm budget, besides offset_.
+_CALIBRATION_ATTRIBUTES = ("validation_false_alarms_", "n_validation_")
+
+
+def _group_codes(groups):
+    """Each entry's group as a number from 0; missing groups (NaN, None) are one."""
+    return pd.factorize(groups, use_na_sentinel=False)[0]
+
+
+def _units(groups):
+    """What a false-alarm budget counts: groups, or entries without groups."""
+    return "entries" if groups is None else "groups"
 
 
 _NAN_MESSAGE = (

@@ -7,6 +7,7 @@ torch is imported when a network is built, trained, scored or restored.
 
 import contextlib
 import copy
+import inspect
 import threading
 import warnings
 import weakref
@@ -220,7 +221,11 @@ class TorchDetector(OffsetDecisionMixin, OutlierMixin, BaseEstimator):
         check_saved_version(state.pop("_deeplog_version", None))
         fitted = "_net_state" in state
         net_state = state.pop("_net_state", None)
-        state.setdefault("n_threads", 1)  # saved before the parameter existed
+        # Parameters added since the model was saved take their defaults, which
+        # keep the behaviour of before (e.g. n_threads, false_alarms).
+        defaults = inspect.signature(type(self).__init__).parameters
+        for name in self._get_param_names():
+            state.setdefault(name, defaults[name].default)
         super().__setstate__(state)
         if not fitted:
             return

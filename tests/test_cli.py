@@ -663,4 +663,43 @@ def test_train_warns_in_options_when_top_g_covers_every_key(files, tmp_path):
     result = run("train", train, "-o", tmp_path / "model.skops", "--epochs", 1)
     (warning,) = [line for line in result.stderr.splitlines() if "warning" in line]
     assert warning.startswith("sklearn-deeplog train: warning: --top-g 9 is at least")
-    assert warning.endswith("Set --top-g below 6.")
+    assert warning.endswith(
+        "Set --top-g below 6, or a false-alarm budget instead (e.g. "
+        "--false-alarms 0.01)."
+    )
+
+
+@pytest.mark.parametrize("values", [[], ["--values", "size"]], ids=["keys", "values"])
+def test_train_with_a_false_alarm_budget_holds_out_groups(tmp_path, values):
+    train, events = performance_file(tmp_path / "train.csv", n_sessions=150)
+    model = tmp_path / "model.skops"
+    result = run(
+        "train", train, "-o", model, "--epochs", 5, "--false-alarms", 0.05, *values
+    )
+    detector = (load_model(model).key_model_ if values else load_model(model))[-1]
+    assert detector.false_alarms == 0.05
+    # Whole groups (the file's sessions) held out, not entries.
+    assert detector.n_validation_ == round(0.2 * events["session"].nunique())
+    summary = result.stderr.splitlines()[-1]
+    assert summary.startswith("threshold: a key is anomalous below probability ")
+    assert summary.endswith(
+        f"of the {detector.n_validation_} held-out groups (budget 5.00%)"
+    )
+
+
+def test_train_refuses_a_false_alarm_budget_outside_0_1(files, tmp_path):
+    result = run(
+        "train", files[1], "-o", tmp_path / "m.skops", "--false-alarms", 1, check=False
+    )
+    assert result.returncode == 2
+    assert "--false-alarms: must be a positive number below 1, got 1" in result.stderr
+    assert not (tmp_path / "m.skops").exists()
+
+
+@pytest.mark.filterwarnings("always::UserWarning")  # as a command-line warning
+def test_train_warns_in_options_when_too_few_groups_are_held_out(files, tmp_path):
+    options = ("--epochs", 1, "--false-alarms", 0.001, "-q")
+    result = run("train", files[1], "-o", tmp_path / "model.skops", *options)
+    (warning,) = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert "Only 60 groups to set the threshold on" in warning
+    assert warning.endswith("Train on more groups or raise --false-alarms.")

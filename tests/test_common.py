@@ -2,6 +2,7 @@
 """scikit-learn's estimator checks: the only table of expected failures."""
 
 import pytest
+from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import (
     check_dataframe_column_names_consistency,
@@ -27,6 +28,8 @@ FAST_DETECTOR = DeepLogDetector(
     hidden_size=8, num_layers=1, embedding_dim=4, max_epochs=2, random_state=0
 )
 DEFAULT_DETECTOR = DeepLogDetector(random_state=0)
+# A threshold from a false-alarm budget, on the last training windows held out.
+BUDGET_DETECTOR = clone(FAST_DETECTOR).set_params(false_alarms=0.05)
 FAST_VALUE_DETECTOR = ParameterValueDetector(
     hidden_size=8, max_epochs=5, random_state=0
 )
@@ -55,6 +58,12 @@ EXPECTED_FAILED_CHECKS = {
         "contamination='auto', but the defaults (chosen on real logs) learn the "
         "check's 300 training windows by heart, so every one of them is in the "
         "top g: correct DeepLog behaviour"
+        for check in ("check_outliers_train", "check_outliers_fit_predict")
+    },
+    "DeepLogDetector with a false-alarm budget": {
+        check: "with false_alarms, the threshold is the false-alarm budget's, set "
+        "on held-out entries: a float contamination, which would set another, "
+        "is refused"
         for check in ("check_outliers_train", "check_outliers_fit_predict")
     },
     "ParameterValueDetector": {
@@ -86,6 +95,8 @@ EXPECTED_FAILED_CHECKS = {
 def _expected_failed_checks(estimator):
     if estimator is DEFAULT_DETECTOR:
         return EXPECTED_FAILED_CHECKS["DeepLogDetector with its defaults"]
+    if estimator is BUDGET_DETECTOR:
+        return EXPECTED_FAILED_CHECKS["DeepLogDetector with a false-alarm budget"]
     return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
 
 
@@ -95,6 +106,7 @@ def _expected_failed_checks(estimator):
         SequenceWindower(window=2, complete_sessions=True),
         FAST_DETECTOR,
         DEFAULT_DETECTOR,
+        BUDGET_DETECTOR,
         LogTemplateMiner(),
         FAST_VALUE_DETECTOR,
         FAST_DEEPLOG,

@@ -484,13 +484,17 @@ def test_torch_runs_on_n_threads_while_fitting_and_scoring_then_restored(
     assert len(seen) == 3 and set(seen) == {expected}
 
 
-def test_a_model_saved_before_n_threads_existed_loads(fitted):
+@pytest.mark.parametrize(
+    "added", [("n_threads",), ("false_alarms", "validation_fraction")]
+)
+def test_a_model_saved_before_parameters_existed_loads(fitted, added):
     detector, X = fitted
     state = detector.__getstate__()
-    del state["n_threads"]
+    for name in added:
+        del state[name]
     restored = DeepLogDetector.__new__(DeepLogDetector)
     restored.__setstate__(state)
-    assert restored.n_threads == 1
+    assert restored.get_params() == detector.get_params()
     assert_array_equal(restored.score_samples(X), detector.score_samples(X))
 
 
