@@ -24,7 +24,13 @@ the end-of-session rule of complete sessions), this script
    the piecewise-linear line through the rules' points (sorted by false-alarm
    rate, with (0, 0) and (1, 1) added): never worse than a lookup table at equal
    false alarms;
-5. compares two session scores for a threshold rule, from one ``predict_next``
+5. fits ``DeepLogDetector(false_alarms=budget, random_state=0)`` for each
+   budget of ``BUDGETS``, given the training sessions as groups (it holds out
+   20% of them, trains on the others and sets a probability threshold that
+   flags at most the budget of the held-out ones), and measures the same
+   false-alarm rate and recall, and the line check: does the threshold hold on
+   the normal test sessions, and is it never worse than a lookup table?
+6. compares two session scores for a threshold rule, from one ``predict_next``
    pass (the end of a complete session is an output too): a session's worst
    rank of an observed output (the g rule) and its lowest probability of one (a
    probability threshold), by their recall at false-alarm rates of 0.1%, 1% and
@@ -80,6 +86,8 @@ QUICK_TEST_SESSIONS = 200
 QUICK_HDFS_TEST_FRACTION = 0.1
 #: False-alarm rates at which the session scores are compared.
 FAR_TARGETS = (0.001, 0.01, 0.05)
+#: False-alarm budgets of DeepLogDetector(false_alarms=...).
+BUDGETS = (0.01, 0.005)
 #: Every g up to this many outputs; beyond, 1..DENSE_G then LOG_G log-spaced values.
 ALL_G_UP_TO = 40
 DENSE_G = 20
@@ -552,6 +560,25 @@ def run_deeplog(system, max_epochs, random_state):
     detector.set_params(top_g=default_g)
     curve_seconds = time.perf_counter() - start
 
+    budgets = {}
+    for budget in BUDGETS:
+        budgeted = DeepLogDetector(
+            false_alarms=budget, random_state=random_state, **params
+        )
+        start = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            budgeted.fit(windower.transform(train_table), groups=train_table["group"])
+        flags = budgeted.predict(windows) == -1
+        budgets[f"{budget:g}"] = {
+            **rates(_any_per_session(flags, sessions, n_sessions), labels, kinds),
+            "probability_threshold": float(np.exp(budgeted.offset_)),
+            "held_out_FAR": budgeted.validation_false_alarms_,
+            "n_held_out": budgeted.n_validation_,
+            "fit_seconds": time.perf_counter() - start,
+            "fit_warnings": [f"{w.category.__name__}: {w.message}" for w in caught],
+        }
+
     worst_rank = np.zeros(n_sessions)
     np.maximum.at(worst_rank, sessions, outputs["rank"])
     np.maximum.at(worst_rank, sessions[outputs["ends"]], outputs["end_rank"])
@@ -571,6 +598,7 @@ def run_deeplog(system, max_epochs, random_state):
         "predict_next_seconds": predict_next_seconds,
         "curve_seconds": curve_seconds,
         "defaults": {"g": default_g, **defaults},
+        "budgets": budgets,
         "curve": curve,
         "session_scores": {
             "worst rank": threshold_recalls(worst_rank, labels),
@@ -668,6 +696,16 @@ def markdown(results):
             for s in systems.values()
         )
         + " |",
+        *(
+            f"| DeepLog, false_alarms={budget} (recall - line) | "
+            + " | ".join(
+                f"{_cell(s['deeplog']['budgets'][budget])} "
+                f"({s['budget_lines'][budget]['margin']:+.3f})"
+                for s in systems.values()
+            )
+            + " |"
+            for budget in map("{:g}".format, BUDGETS)
+        ),
         "| DeepLog, best g (max recall - FAR) | "
         + " | ".join(
             f"{_cell(s['best_g'])} (g={s['best_g']['g']})" for s in systems.values()
@@ -710,6 +748,10 @@ def markdown(results):
             s = systems[name]
             rows = [
                 ("DeepLog, defaults", s["deeplog"]["defaults"]),
+                *(
+                    (f"DeepLog, false_alarms={budget}", m)
+                    for budget, m in s["deeplog"]["budgets"].items()
+                ),
                 (f"DeepLog, g={s['best_g']['g']}", s["best_g"]),
                 *((rule, s["rules"][rule]) for rule in RULES),
             ]
@@ -815,6 +857,9 @@ def run_system(name, system, max_epochs, random_state):
         "deeplog": deeplog,
         "best_g": best_g(curve),
         "line": line_check(deeplog["defaults"], rules),
+        "budget_lines": {
+            budget: line_check(m, rules) for budget, m in deeplog["budgets"].items()
+        },
         "g_on_or_above": [m["g"] for m in curve if line_check(m, rules)["on_or_above"]],
     }
     d = deeplog["defaults"]
@@ -825,6 +870,14 @@ def run_system(name, system, max_epochs, random_state):
         f"(margin {result['line']['margin']:+.3f})",
         flush=True,
     )
+    for budget, m in deeplog["budgets"].items():
+        print(
+            f"  false_alarms={budget}: FAR {m['FAR']:.4f}, recall {m['recall']:.3f}"
+            f" (held out: {m['held_out_FAR']:.4f} of {m['n_held_out']}); on or "
+            f"above: {result['budget_lines'][budget]['on_or_above']} (margin "
+            f"{result['budget_lines'][budget]['margin']:+.3f})",
+            flush=True,
+        )
     return result
 
 
