@@ -38,8 +38,8 @@ the end-of-session rule of complete sessions), this script
 
 The systems: the bundled HDFS sessions (``load_hdfs``, the paper's split: the
 4,855 training sessions; the 2,791 normal and 16,838 abnormal test sessions),
-and generated workflow logs of 6, 30 and 300 keys (a seeded random workflow of
-steps with branches, optional steps and loops; sessions are random walks
+and generated workflow logs of 6, 30 and 300 keys (``make_workflow_logs``: a
+seeded random workflow of steps with branches, optional steps and loops; sessions are random walks
 through it; anomalous test sessions hold one anomaly each, in equal shares:
 two adjacent keys swapped, a key dropped, a key repeated, or a key never seen
 in training inserted; a swapped, dropped or repeated session is never a
@@ -47,7 +47,7 @@ possible walk of the workflow).
 
 Usage::
 
-    OMP_NUM_THREADS=1 python benchmarks/thresholds.py          # about 2.5 minutes
+    OMP_NUM_THREADS=1 python benchmarks/thresholds.py          # about 5 minutes
     OMP_NUM_THREADS=1 python benchmarks/thresholds.py --quick  # smoke run, ~20 s
 
 The results are printed (with markdown tables) and saved as JSON (``--output``).
@@ -68,7 +68,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 
 from sklearn_deeplog import SESSION_END, DeepLogDetector, SequenceWindower
-from sklearn_deeplog.datasets import load_hdfs
+from sklearn_deeplog.datasets import ANOMALY_KINDS, load_hdfs, make_workflow_logs
 
 HERE = Path(__file__).resolve().parent
 
@@ -78,7 +78,6 @@ WORKFLOW_KEYS = (6, 30, 300)
 #: Generated sessions: training (normal), and test (normal, and as many anomalous).
 TRAIN_SESSIONS = 2000
 TEST_SESSIONS = 1000
-ANOMALY_KINDS = ("reorder", "skip", "repeat", "unseen key")
 #: A quick run: this many epochs, generated sessions and HDFS test sessions.
 QUICK_EPOCHS = 2
 QUICK_TRAIN_SESSIONS = 300
@@ -95,9 +94,6 @@ LOG_G = 12
 #: Markers of the start and end of a session in the n-gram rules.
 NGRAM_START = "<start>"
 NGRAM_END = "<end>"
-#: The workflow's start and end, as nodes.
-_START = -1
-_END = -2
 #: Rows of windows per predict_next call (k = every output: bounded memory).
 PREDICT_ROWS = 16384
 RULES = (
@@ -180,7 +176,7 @@ def _sequences(events):
 
 
 def workflow_system(n_keys, n_train, n_test, seed):
-    """Normal and anomalous sessions of a generated workflow.
+    """Normal and anomalous sessions of a generated workflow (make_workflow_logs).
 
     Parameters
     ----------
@@ -199,125 +195,20 @@ def workflow_system(n_keys, n_train, n_test, seed):
         anomalous, 0 normal), ``kinds`` (the anomaly of each test session,
         ``"normal"`` for a normal one) and ``workflow`` (its size).
     """
-    rng = np.random.default_rng([seed, n_keys])
-    workflow = _make_workflow(n_keys, rng)
-    edges = {(node, nxt) for node, (succ, _) in workflow.items() for nxt in succ}
-    max_length = 5 * n_keys + 20
-    train = [_walk(workflow, rng, max_length) for _ in range(n_train)]
-    seen = {key for session in train for key in session}
-    # Keys never seen in training: outside the workflow, so never normal.
-    novel_keys = np.arange(n_keys, n_keys + 5) + 1000
-    test, kinds = [], []
-    for _ in range(n_test):
-        test.append(_walk(workflow, rng, max_length))
-        kinds.append("normal")
-    for index in range(n_test):
-        kind = ANOMALY_KINDS[index % len(ANOMALY_KINDS)]
-        anomalous = None
-        while anomalous is None:
-            walk = _walk(workflow, rng, max_length)
-            anomalous = _anomaly(walk, kind, edges, rng, novel_keys)
-        test.append(anomalous)
-        kinds.append(kind)
+    train, test = make_workflow_logs(
+        n_keys, n_train=n_train, n_normal=n_test, n_anomalous=n_test, random_state=seed
+    )
+    kinds = test.groupby("session")["anomaly"].first().replace("", "normal")
     return {
-        "train": train,
-        "test": test,
-        "labels": np.array([kind != "normal" for kind in kinds], dtype=int),
-        "kinds": kinds,
+        "train": list(_sequences(train.rename(columns={"session": "group"}))),
+        "test": list(_sequences(test.rename(columns={"session": "group"}))),
+        "labels": (kinds != "normal").to_numpy().astype(int),
+        "kinds": kinds.tolist(),
         "workflow": {
             "n_keys": n_keys,
-            "n_edges": len(edges),
-            "n_loop_edges": sum(1 for a, b in edges if a >= 0 and b >= 0 and b <= a),
-            "n_keys_seen_in_training": len(seen),
+            "n_keys_seen_in_training": int(train["event"].nunique()),
         },
     }
-
-
-def _make_workflow(n_keys, rng):
-    """A random workflow: each step's next steps and their probabilities.
-
-    Steps 0..n_keys-1 follow a main line (step i -> i + 1, the last step -> end)
-    with branches that jump ahead by up to ``span`` steps (skipping optional
-    steps; the steps near the end may end the session), and some steps loop back
-    one to three steps. The start leads to step 0 or, optionally, jumps ahead.
-    """
-    span = max(2, n_keys // 10)
-    workflow = {}
-    first = [0, *rng.choice(np.arange(1, min(span, n_keys - 1) + 1), 1)]
-    workflow[_START] = _branch_probabilities(first, rng)
-    for step in range(n_keys):
-        ahead = list(range(step + 2, min(step + 1 + span, n_keys)))
-        if step >= n_keys - span:
-            ahead.append(_END)
-        nxt = [step + 1 if step + 1 < n_keys else _END]
-        ahead = [a for a in ahead if a not in nxt]
-        n_branches = min(int(rng.integers(0, 3)), len(ahead))
-        if n_branches:
-            nxt += list(rng.choice(ahead, n_branches, replace=False))
-        succ, prob = _branch_probabilities(nxt, rng)
-        if step >= 1 and rng.random() < 0.15:
-            back = step - int(rng.integers(1, min(step, 3) + 1))
-            succ = np.append(succ, back)
-            prob = np.append(prob * 0.8, 0.2)
-        workflow[step] = (succ, prob)
-    return workflow
-
-
-def _branch_probabilities(successors, rng):
-    """Successors as an array and random (Dirichlet) probabilities for them."""
-    successors = np.array([int(s) for s in successors])
-    return successors, rng.dirichlet(np.ones(len(successors)))
-
-
-def _walk(workflow, rng, max_length):
-    """A normal session: a random walk from the start to the end (redrawn when
-    longer than ``max_length``)."""
-    while True:
-        session, node = [], _START
-        while len(session) <= max_length:
-            succ, prob = workflow[node]
-            node = int(rng.choice(succ, p=prob))
-            if node == _END:
-                return session
-            session.append(node)
-
-
-def _is_walk(session, edges):
-    """Whether the session is a possible walk of the workflow."""
-    path = [_START, *session, _END]
-    return all(pair in edges for pair in zip(path, path[1:], strict=False))
-
-
-def _anomaly(session, kind, edges, rng, novel_keys):
-    """The session with one anomaly of this kind, or None if none is possible.
-
-    Positions are tried in random order until the result is not a possible walk
-    of the workflow (a key never seen is never one).
-    """
-    if kind == "unseen key":
-        position = int(rng.integers(0, len(session) + 1))
-        key = int(rng.choice(novel_keys))
-        return session[:position] + [key] + session[position:]
-    for position in rng.permutation(len(session)):
-        if kind == "reorder":
-            if position + 1 >= len(session) or (
-                session[position] == session[position + 1]
-            ):
-                continue
-            changed = list(session)
-            changed[position], changed[position + 1] = (
-                changed[position + 1],
-                changed[position],
-            )
-        elif kind == "skip":
-            if len(session) < 2:
-                continue
-            changed = session[:position] + session[position + 1 :]
-        else:  # repeat
-            changed = session[: position + 1] + session[position:]
-        if not _is_walk(changed, edges):
-            return changed
-    return None
 
 
 def event_table(sessions):

@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal, assert_series_equal
 
-from sklearn_deeplog.datasets import load_hdfs, make_logs
+from sklearn_deeplog.datasets import (
+    ANOMALY_KINDS,
+    load_hdfs,
+    make_logs,
+    make_workflow_logs,
+)
 
 SESSIONS = {"train": 4855, "test_normal": 2791, "test_abnormal": 16838}
 ENTRIES = {"train": 95125, "test_normal": 54019, "test_abnormal": 284818}
@@ -116,3 +121,56 @@ def test_make_logs_labels_one_entry_per_anomalous_session():
         1: 20,
     }
     assert events["time"].is_monotonic_increasing
+
+
+def _pairs(events):
+    """Each session's pairs of consecutive keys, with a start and an end marker."""
+    keys = events.groupby("session")["event"].agg(lambda k: ["<", *k, ">"])
+    return keys.map(lambda k: set(zip(k[:-1], k[1:], strict=True)))
+
+
+def test_make_workflow_logs_sessions_labels_and_kinds():
+    train, test = make_workflow_logs(
+        6, n_train=2000, n_normal=100, n_anomalous=200, random_state=0
+    )
+    assert train["session"].nunique() == 2000 and (train["label"] == 0).all()
+    assert (train["anomaly"] == "").all()
+    assert train.columns.equals(test.columns)
+    assert (
+        train.groupby("session")["time"]
+        .agg(list)
+        .map(lambda t: t == list(range(len(t))))
+        .all()
+    )
+    kinds = test.groupby("session")["anomaly"].first()
+    assert kinds.tolist() == [""] * 100 + list(ANOMALY_KINDS) * 50
+    labels = test.groupby("session")["label"].sum()
+    assert_series_equal(labels, (kinds != "").astype("int64"), check_names=False)
+    # Training has seen every transition of a 6-key workflow: each anomaly of
+    # order holds one it has not, with known keys only; a normal session none.
+    seen = set().union(*_pairs(train))
+    novel = _pairs(test).map(lambda pairs: not pairs <= seen)
+    assert not novel[kinds == ""].any()
+    assert novel[kinds != ""].all()
+    known = set(train["event"])
+    flagged = test[test["label"] == 1].set_index("session")
+    unseen = flagged["event"][kinds[flagged.index] == "unseen key"]
+    assert (~unseen.isin(known)).all() and (unseen >= 1000).all()
+    ordered = test[test["anomaly"] != "unseen key"]
+    assert ordered["event"].isin(known).all()
+    # A repeat is labelled on the copy: the key before it is the same.
+    previous = test["event"].shift()
+    repeats = (test["label"] == 1) & (test["anomaly"] == "repeat")
+    assert (test["event"][repeats] == previous[repeats]).all()
+
+
+def test_make_workflow_logs_is_reproducible_per_seed_and_size():
+    sizes = dict(n_train=20, n_normal=5, n_anomalous=8)
+    first = make_workflow_logs(30, **sizes, random_state=3)
+    for a, b in zip(
+        first, make_workflow_logs(30, **sizes, random_state=3), strict=True
+    ):
+        assert_frame_equal(a, b)
+    assert not first[0].equals(make_workflow_logs(30, **sizes, random_state=4)[0])
+    many = make_workflow_logs(300, **sizes, random_state=3)[0]
+    assert set(many["event"]) <= set(range(300)) and many["event"].max() > 30

@@ -3,5 +3,12 @@
 
 from ._hdfs import load_hdfs
 from ._synthetic import make_logs, make_performance_logs
+from ._workflow_logs import ANOMALY_KINDS, make_workflow_logs
 
-__all__ = ["load_hdfs", "make_logs", "make_performance_logs"]
+__all__ = [
+    "ANOMALY_KINDS",
+    "load_hdfs",
+    "make_logs",
+    "make_performance_logs",
+    "make_workflow_logs",
+]
