@@ -374,6 +374,7 @@ def _as_options(message, command=None):
     message = message.replace("Set top_g below", "Set --top-g below")
     message = re.sub(r"false_alarms=([\d.]+)", r"--false-alarms \1", message)
     message = message.replace("raise false_alarms", "raise --false-alarms")
+    message = message.replace("false_alarms needs", "--false-alarms needs")
     return message.replace("pass format=", "pass --format")
 
 
@@ -436,7 +437,7 @@ def _train(args):
         units = "entries" if groups is None else "groups"
         _say(
             args,
-            f"threshold: a key is anomalous below probability "
+            f"key model's threshold: a key is anomalous below probability "
             f"{np.exp(detector.offset_):.3g}; it flags "
             f"{detector.validation_false_alarms_:.2%} of the "
             f"{detector.n_validation_:,} held-out {units} (budget "
@@ -713,9 +714,9 @@ def _add_hyper_parameters(parser):
             "--false-alarms",
             _fraction,
             detector.false_alarms,
-            "instead of --top-g, a false-alarm budget: the share of normal "
-            "groups (entries without --group) that may be flagged, held out "
-            "from training to set a probability threshold",
+            "instead of --top-g, a false-alarm budget of the key model: the "
+            "share of new normal groups (entries with --group none) it may flag; "
+            "some training groups are held out to set its probability threshold",
         ),
         ("--hidden-size", _positive_int, detector.hidden_size, "LSTM units per layer"),
         ("--num-layers", _positive_int, detector.num_layers, "LSTM layers"),

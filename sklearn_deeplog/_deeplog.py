@@ -2,6 +2,7 @@
 """DeepLog whole: the log-key model, then the parameter-value model."""
 
 import numpy as np
+from sklearn import get_config
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.utils._param_validation import HasMethods
@@ -82,6 +83,9 @@ class DeepLog(OffsetDecisionMixin, OutlierMixin, BaseEstimator):
     array(['', '', 'value', '', 'key'], dtype=object)
     """
 
+    # groups is routed only on request, as for DeepLogDetector.
+    __metadata_request__fit = {"groups": False}
+
     _parameter_constraints: dict = {
         "key_model": [None, HasMethods(["fit", "decision_function"])],
         "value_model": [None, HasMethods(["fit", "decision_function"])],
@@ -105,7 +109,10 @@ class DeepLog(OffsetDecisionMixin, OutlierMixin, BaseEstimator):
             Each entry's group (session, machine), for a key model with a
             false-alarm budget (``DeepLogDetector(false_alarms=...)``): passed
             as ``groups`` to the last step of a key-model pipeline, else to the
-            key model. None passes nothing.
+            key model; with metadata routing enabled, to the key model, which
+            routes it to the steps that request it
+            (``DeepLogDetector(...).set_fit_request(groups=True)``). None passes
+            nothing.
 
         Returns
         -------
@@ -116,7 +123,8 @@ class DeepLog(OffsetDecisionMixin, OutlierMixin, BaseEstimator):
         key_params = {}
         if groups is not None:
             name = "groups"
-            if isinstance(key_model, Pipeline):
+            routing = get_config()["enable_metadata_routing"]
+            if isinstance(key_model, Pipeline) and not routing:
                 name = f"{key_model.steps[-1][0]}__groups"
             key_params[name] = groups
         self.key_model_ = clone(key_model).fit(X, **key_params)

@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """DeepLog's log-key anomaly detector: the scikit-learn face of the LSTM."""
 
+import math
 import warnings
+from fractions import Fraction
 from numbers import Integral, Real
 
 import numpy as np
@@ -81,18 +83,20 @@ class DeepLogDetector(TorchDetector):
         never ends, so a session cut short would pass a top-g test. Not used
         with `false_alarms`, whose threshold judges the end as it judges keys.
     contamination : 'auto' or float, default='auto'
-        With 'auto', the threshold is DeepLog's top-g rule (``offset_ = 0``). With a
+        With 'auto' (and no `false_alarms`), the threshold is DeepLog's top-g
+        rule (``offset_ = 0``). With a
         float in (0, 0.5], ``offset_`` is set so that this proportion of the
         training entries is flagged.
     false_alarms : float or None, default=None
         A false-alarm budget in (0, 1), which replaces the top-g rule: an entry
         is anomalous when its key's probability is below a threshold, chosen
-        without labels so that at most this fraction of normal groups (sessions,
-        machines; entries when :meth:`fit` is given no `groups`) would be
-        flagged. :meth:`fit` holds out `validation_fraction` of the training
+        without labels so that a new normal group (session, machine; entry when
+        :meth:`fit` is given no `groups`) is flagged with probability at most
+        this. :meth:`fit` holds out `validation_fraction` of the training
         groups, trains on the others and sets the threshold on the held-out
-        ones: it holds for this very network (its vocabulary still has the keys
-        of all the groups). None keeps the top-g rule (and `contamination`).
+        ones (see :meth:`calibrate`): it holds for this very network, whose
+        vocabulary still has the keys of all the groups. None keeps the top-g
+        rule (and `contamination`).
     validation_fraction : float, default=0.2
         With `false_alarms`: the fraction of the training groups held out to set
         the threshold (without `groups`, the last windows, in their order: the
@@ -157,8 +161,10 @@ class DeepLogDetector(TorchDetector):
 
     :meth:`score_samples` is ``log p(observed key) - log p(g-th most likely key)``
     in float64, so with ``contamination='auto'`` "the key is among the top g" is
-    exactly ``decision_function(X) >= 0``. A key never seen in training scores one
-    nat below the least likely known key: an anomaly, never an error.
+    exactly ``decision_function(X) >= 0``. With `false_alarms` it is ``log
+    p(observed key)``, and ``offset_`` the log of the probability threshold. A
+    key never seen in training scores one nat below the least likely known key:
+    an anomaly, never an error.
 
     Windows repeat a lot in logs, so training and scoring work on the distinct
     windows, each once, and scatter the results back. Scoring works in chunks of
@@ -185,6 +191,11 @@ class DeepLogDetector(TorchDetector):
     >>> detector.predict([[1, 2, 3], [1, 2, 1], [1, 2, 7]])
     array([ 1, -1, -1])
     """
+
+    # groups is routed only on request: GridSearchCV(cv=GroupKFold) passes
+    # groups to its splitter, and a top-g detector has no use for them.
+    __metadata_request__fit = {"groups": False}
+    __metadata_request__partial_fit = {"groups": False}
 
     _parameter_constraints: dict = {
         **TorchDetector._parameter_constraints,
@@ -247,9 +258,10 @@ class DeepLogDetector(TorchDetector):
             Ignored.
         groups : array-like of shape (n_entries,), default=None
             Each window's group (session, machine): the windower's group column.
-            With `false_alarms`, whole groups are held out and the budget counts
-            flagged groups; ignored otherwise. In a pipeline, pass it with the
-            step's name, e.g. ``deeplogdetector__groups=events["session"]``.
+            Used only with `false_alarms`: whole groups are held out and the
+            budget counts flagged groups. In a pipeline, pass it with the step's
+            name, e.g. ``deeplogdetector__groups=events["session"]`` (with
+            metadata routing: ``set_fit_request(groups=True)``).
 
         Returns
         -------
@@ -257,34 +269,40 @@ class DeepLogDetector(TorchDetector):
             The fitted detector.
         """
         with self._fitting():
+            # Everything that may refuse the input comes before any change.
             X, session_end = self._validate_windows(X, reset=True)
-            groups = self._validate_budget(groups, X)
+            groups = self._validate_budget(groups, X, session_end)
+            held = self._held_out(X, groups)
+            device = resolve_device(self.device)
             for name in _CALIBRATION_ATTRIBUTES:  # of an earlier fit
                 self.__dict__.pop(name, None)
-            self.device_ = resolve_device(self.device)
+            self.device_ = device
             self.session_end_ = session_end
             self.keys_ = _vocabulary(X, session_end)
             self._warn_if_every_key_is_normal()
-            held = np.zeros(len(X), dtype=bool)
-            if self.false_alarms is not None:
-                held = self._held_out(X, groups)
             with self._seeded_rng():
                 self.net_ = self._build_net()
                 self._train(*self._training_data(X[~held]), epochs=self.max_epochs)
             if self.false_alarms is None:
                 self._set_offset(X)
             else:
-                self._calibrate(X[held], None if groups is None else groups[held])
+                self._calibrate(X[held], _rows(groups, held), stacklevel=4)
         return self
 
-    def _validate_budget(self, groups, X):
+    def _validate_budget(self, groups, X, session_end):
         """Check the budget's parameters; `groups` as an array, one per window."""
-        if self.false_alarms is not None and self.contamination != "auto":
-            raise ValueError(
-                "Both false_alarms and contamination set a threshold: set one of "
-                "them (contamination='auto' with false_alarms)."
-            )
+        self._check_one_threshold()
         if groups is None:
+            if self.false_alarms is not None and session_end:
+                warnings.warn(
+                    "The windows mark the ends of sessions, but no groups were "
+                    "given: the false-alarm budget counts entries, and many more "
+                    f"than {self.false_alarms:g} of the sessions may be flagged. "
+                    "Pass each window's session as groups (in a pipeline, e.g. "
+                    "deeplogdetector__groups=events['session']).",
+                    UserWarning,
+                    stacklevel=4,
+                )
             return None
         groups = np.asarray(groups)
         if groups.shape != (len(X),):
@@ -294,8 +312,20 @@ class DeepLogDetector(TorchDetector):
             )
         return groups
 
+    def _check_one_threshold(self):
+        if self.false_alarms is not None and self.contamination != "auto":
+            raise ValueError(
+                "Both false_alarms and contamination set a threshold: set one of "
+                "them (contamination='auto' with false_alarms)."
+            )
+
     def _held_out(self, X, groups):
-        """Rows held out to set the threshold: random groups, else the last rows."""
+        """Rows held out to set the threshold: random groups, else the last rows.
+
+        None held out without a budget.
+        """
+        if self.false_alarms is None:
+            return np.zeros(len(X), dtype=bool)
         codes = np.arange(len(X)) if groups is None else _group_codes(groups)
         n_units = codes.max() + 1 if len(codes) else 0
         if n_units < 2:
@@ -310,8 +340,8 @@ class DeepLogDetector(TorchDetector):
         rng = check_random_state(self.random_state)
         return np.isin(codes, rng.permutation(n_units)[:n_held])
 
-    def _calibrate(self, X, groups):
-        """Set the probability threshold from normal windows: see `false_alarms`."""
+    def _calibrate(self, X, groups, stacklevel):
+        """Set the probability threshold from normal windows (see calibrate)."""
         scores = self._score_rows(X)
         if groups is None:
             worst = scores
@@ -319,33 +349,32 @@ class DeepLogDetector(TorchDetector):
             codes = _group_codes(groups)
             worst = np.full(codes.max() + 1, np.inf)
             np.minimum.at(worst, codes, scores)
-        # At most floor(budget * n) below the threshold: the next lowest is it.
-        n_flagged = int(np.floor(self.false_alarms * len(worst)))
-        self.offset_ = float(np.partition(worst, n_flagged)[n_flagged])
+        n = len(worst)
+        # The budget as written (0.29, not the float below it): an exact floor.
+        rank = math.floor(Fraction(repr(float(self.false_alarms))) * (n + 1))
+        self.offset_ = float(np.partition(worst, max(rank - 1, 0))[max(rank - 1, 0)])
         self.validation_false_alarms_ = float(np.mean(worst < self.offset_))
-        self.n_validation_ = len(worst)
-        if n_flagged == 0:
-            units = _units(groups)
+        self.n_validation_ = n
+        if rank == 0:
             warnings.warn(
-                f"Only {len(worst)} {units} to set the threshold on: a false-alarm "
-                f"budget of {self.false_alarms:g} needs at least "
-                f"{int(np.ceil(1 / self.false_alarms))} to be told from none, so "
-                f"the threshold flags none of them and may flag more than the "
-                f"budget of new {units}. Train on more {units} or raise "
-                "false_alarms.",
+                f"Only {_count(n, groups)} to set the threshold on: a "
+                f"false-alarm budget of {self.false_alarms:g} needs at least "
+                f"{_count(math.ceil(1 / self.false_alarms) - 1, groups)}, so the "
+                "threshold flags only what scores below all of them and may flag "
+                f"more than the budget of new {_units(groups)}. Train on more "
+                f"{_units(groups)} or raise false_alarms.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=stacklevel,
             )
 
     def calibrate(self, X, groups=None):
         """Set the threshold again, from normal windows, at the `false_alarms` budget.
 
-        :meth:`fit` sets it on held-out training groups; :meth:`partial_fit`
-        keeps it (and sets it on its windows at its first call). Call this to set
-        it again, e.g. after updates or a change of `false_alarms`, on normal
-        windows the model did not learn from, or to give a detector fitted with
-        the top-g rule a false-alarm budget (``set_params(false_alarms=...)``
-        first).
+        :meth:`fit` sets it on held-out training groups, as does the first call
+        of :meth:`partial_fit`; later calls keep it. Call this to set it again,
+        e.g. after updates or a change of `false_alarms`, on normal windows the
+        model did not learn from, or to give a detector fitted with the top-g
+        rule a false-alarm budget (``set_params(false_alarms=...)`` first).
 
         Parameters
         ----------
@@ -360,6 +389,16 @@ class DeepLogDetector(TorchDetector):
         self : DeepLogDetector
             The detector, with ``offset_``, ``validation_false_alarms_`` and
             ``n_validation_`` set from `X`.
+
+        Notes
+        -----
+        Of the n groups' scores (a group's is its lowest entry's), the threshold
+        is the k-th lowest, with k the integer part of ``false_alarms * (n +
+        1)``: a new normal group, exchangeable with these, scores below it with
+        probability k / (n + 1), at most the budget (split conformal
+        prediction). With fewer than ``1 / false_alarms - 1`` groups, k is 0 and
+        no threshold can promise the budget: the lowest score is taken, with a
+        warning.
         """
         check_is_fitted(self)
         if self.false_alarms is None:
@@ -369,7 +408,8 @@ class DeepLogDetector(TorchDetector):
             )
         with self._scoring():
             X, _ = self._validate_windows(X, reset=False)
-            self._calibrate(X, self._validate_budget(groups, X))
+            groups = self._validate_budget(groups, X, self.session_end_)
+            self._calibrate(X, groups, stacklevel=3)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -389,8 +429,9 @@ class DeepLogDetector(TorchDetector):
         y : None
             Ignored.
         groups : array-like of shape (n_entries,), default=None
-            Each window's group; with `false_alarms`, used at the first call
-            only, whose threshold is set on these windows (see :meth:`calibrate`).
+            Each window's group. With `false_alarms`, the first call holds out
+            some of them as :meth:`fit` does and sets the threshold on them;
+            later calls keep it (see :meth:`calibrate`) and ignore `groups`.
 
         Returns
         -------
@@ -400,8 +441,10 @@ class DeepLogDetector(TorchDetector):
         first_call = not hasattr(self, "net_")
         with self._fitting():
             X, session_end = self._validate_windows(X, reset=first_call)
-            groups = self._validate_budget(groups, X)
+            held = np.zeros(len(X), dtype=bool)
             if first_call:
+                groups = self._validate_budget(groups, X, session_end)
+                held = self._held_out(X, groups)
                 self.device_ = resolve_device(self.device)
                 self.session_end_ = session_end
                 self.keys_ = _vocabulary(X, session_end)
@@ -416,9 +459,9 @@ class DeepLogDetector(TorchDetector):
                 elif len(new_keys):
                     self._grow(new_keys)
                 # lr as set now, e.g. lower for updates
-                self._train(*self._training_data(X), epochs=1)
+                self._train(*self._training_data(X[~held]), epochs=1)
             if first_call and self.false_alarms is not None:
-                self._calibrate(X, groups)
+                self._calibrate(X[held], _rows(groups, held), stacklevel=4)
             elif first_call:
                 self._set_offset(X)
         return self
@@ -523,6 +566,7 @@ class DeepLogDetector(TorchDetector):
 
     def _check_threshold_rule(self):
         """Check that ``offset_`` was set for the rule `false_alarms` chooses."""
+        self._check_one_threshold()
         calibrated = hasattr(self, "n_validation_")
         if calibrated and self.false_alarms is None:
             raise ValueError(
@@ -805,6 +849,18 @@ def _group_codes(groups):
 def _units(groups):
     """What a false-alarm budget counts: groups, or entries without groups."""
     return "entries" if groups is None else "groups"
+
+
+def _count(n, groups):
+    """``n`` of what a false-alarm budget counts, e.g. "1 group", "5 entries"."""
+    if n == 1:
+        return "1 entry" if groups is None else "1 group"
+    return f"{n} {_units(groups)}"
+
+
+def _rows(groups, rows):
+    """The groups of some rows; None without groups."""
+    return None if groups is None else groups[rows]
 
 
 _NAN_MESSAGE = (

@@ -681,7 +681,9 @@ def test_train_with_a_false_alarm_budget_holds_out_groups(tmp_path, values):
     # Whole groups (the file's sessions) held out, not entries.
     assert detector.n_validation_ == round(0.2 * events["session"].nunique())
     summary = result.stderr.splitlines()[-1]
-    assert summary.startswith("threshold: a key is anomalous below probability ")
+    assert summary.startswith(
+        "key model's threshold: a key is anomalous below probability "
+    )
     assert summary.endswith(
         f"of the {detector.n_validation_} held-out groups (budget 5.00%)"
     )

@@ -158,10 +158,13 @@ def test_make_workflow_logs_sessions_labels_and_kinds():
     assert (~unseen.isin(known)).all() and (unseen >= 1000).all()
     ordered = test[test["anomaly"] != "unseen key"]
     assert ordered["event"].isin(known).all()
-    # A repeat is labelled on the copy: the key before it is the same.
-    previous = test["event"].shift()
-    repeats = (test["label"] == 1) & (test["anomaly"] == "repeat")
-    assert (test["event"][repeats] == previous[repeats]).all()
+    # The anomalous entry is where the session first leaves the workflow.
+    for _, session in test[test["anomaly"] != ""].groupby("session"):
+        path = ["<", *session["event"], ">"]
+        pairs = list(zip(path[:-1], path[1:], strict=True))
+        first = next(i for i, pair in enumerate(pairs) if pair not in seen)
+        labelled = np.flatnonzero(session["label"].to_numpy())
+        assert labelled.tolist() == [min(first, len(session) - 1)]
 
 
 def test_make_workflow_logs_is_reproducible_per_seed_and_size():

@@ -12,7 +12,9 @@ from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.pipeline import make_pipeline
 
 from sklearn_deeplog import (
+    DeepLog,
     DeepLogDetector,
+    ParameterValueDetector,
     SequenceWindower,
     StreamDetector,
     load_model,
@@ -75,26 +77,42 @@ def test_scores_are_the_log_probabilities_of_the_keys(budgeted, logs):
     assert_array_equal(detector.predict(windows) == -1, scores < detector.offset_)
 
 
-def test_calibrate_sets_the_highest_threshold_within_the_budget(budgeted, logs):
+def test_calibrate_takes_the_conformal_rank_of_the_groups_scores(budgeted, logs):
     detector = copy.deepcopy(budgeted[-1])
     windows = budgeted[0].transform(logs)
     groups = logs["session"].to_numpy()
-    for budget in (0.01, 0.05, 0.2):
+    for budget in (0.01, 0.05, 0.29):
         detector.set_params(false_alarms=budget).calibrate(windows, groups)
         worst = worst_per_group(detector.score_samples(windows), groups)
-        allowed = int(np.floor(budget * len(worst)))
-        assert np.sum(worst < detector.offset_) <= allowed
-        # Any higher threshold flags more than the budget.
-        assert np.sum(worst <= detector.offset_) > allowed
+        # The k-th lowest, k = floor(budget * (n + 1)): 3, 15 and 87 of 300
+        # (0.29 * 301 is 87.29, though 0.29 is a float below 0.29).
+        rank = {0.01: 3, 0.05: 15, 0.29: 87}[budget]
+        assert detector.offset_ == np.sort(worst)[rank - 1]
         assert detector.validation_false_alarms_ == np.mean(worst < detector.offset_)
-        assert detector.n_validation_ == len(worst)
+        assert detector.n_validation_ == len(worst) == 300
         flagged_groups = np.unique(groups[detector.predict(windows) == -1])
-        assert len(flagged_groups) == np.sum(worst < detector.offset_)
+        assert len(flagged_groups) == np.sum(worst < detector.offset_) < rank
+
+
+def test_a_new_normal_group_is_flagged_at_most_at_the_budget(budgeted, monkeypatch):
+    """Split conformal: with exchangeable scores, P(flagged) = k / (n + 1)."""
+    detector = copy.deepcopy(budgeted[-1]).set_params(false_alarms=0.05)
+    rng = np.random.default_rng(0)
+    monkeypatch.setattr(detector, "_score_rows", lambda X: rng.normal(size=len(X)))
+    windows = budgeted[0].transform(make_logs(30, random_state=1))[:100]
+    flagged = []
+    for _ in range(4000):  # 100 groups: k = floor(0.05 * 101) = 5
+        detector.calibrate(windows, groups=np.arange(len(windows)))
+        flagged.append(rng.normal() < detector.offset_)
+    # 5 / 101 = 0.0495 (the next rank up would flag 6 / 101 = 0.0594).
+    assert abs(np.mean(flagged) - 5 / 101) < 0.008
 
 
 def test_without_groups_the_last_entries_are_held_out_and_entries_counted(logs):
     windows = windower().fit_transform(logs)
-    detector = DeepLogDetector(false_alarms=0.05, **SMALL).fit(windows)
+    detector = DeepLogDetector(false_alarms=0.05, **SMALL)
+    with pytest.warns(UserWarning, match="no groups were given: .* counts entries"):
+        detector.fit(windows)  # complete sessions: groups are missing
     assert detector.n_validation_ == round(0.2 * len(windows))
     held = windows[-detector.n_validation_ :]
     flagged = detector.predict(held) == -1
@@ -111,7 +129,7 @@ def test_without_groups_the_last_entries_are_held_out_and_entries_counted(logs):
 def test_too_few_held_out_groups_for_the_budget_is_warned_about(logs):
     windows = windower().fit_transform(logs)
     detector = DeepLogDetector(false_alarms=0.001, **SMALL)
-    with pytest.warns(UserWarning, match=r"Only 60 groups .* needs at least 1000"):
+    with pytest.warns(UserWarning, match=r"Only 60 groups .* needs at least 999 "):
         detector.fit(windows, groups=logs["session"])
     assert detector.validation_false_alarms_ == 0.0
 
@@ -155,8 +173,8 @@ def test_partial_fit_sets_the_threshold_once_then_keeps_it(logs):
     windows = windower().fit_transform(logs)
     groups = logs["session"].to_numpy()
     detector = DeepLogDetector(false_alarms=0.05, **SMALL)
-    detector.partial_fit(windows, groups=groups)
-    assert detector.n_validation_ == len(np.unique(groups))
+    detector.partial_fit(windows, groups=groups)  # holds out, as fit does
+    assert detector.n_validation_ == round(0.2 * len(np.unique(groups)))
     offset = detector.offset_
     detector.partial_fit(windows[:50])
     assert detector.offset_ == offset
@@ -198,3 +216,43 @@ def test_a_budgeted_model_saves_and_streams_as_it_scores(budgeted, logs, tmp_pat
     scores = np.concatenate([d["score"].to_numpy() for d in decided])
     order = np.concatenate([d.index.to_numpy() for d in decided])
     assert_allclose(scores, budgeted.decision_function(logs.iloc[:2000])[order])
+
+
+def test_a_refused_refit_leaves_the_fitted_detector_as_it_was(budgeted, logs):
+    detector = copy.deepcopy(budgeted[-1])
+    windows = budgeted[0].transform(logs)
+    before = detector.decision_function(windows)
+    other = windows.copy()
+    other[:, :-1] = np.where(np.isfinite(other[:, :-1]), other[:, :-1] + 100, -np.inf)
+    with pytest.raises(ValueError, match="at least 2 training groups"):
+        detector.fit(other, groups=np.zeros(len(other)))
+    assert_array_equal(detector.decision_function(windows), before)
+
+
+# scikit-learn's Pipeline.score refuses the scorer's sample_weight under routing.
+@pytest.mark.filterwarnings("ignore:Scoring failed", "ignore:One or more of the test")
+def test_group_k_fold_search_with_metadata_routing_leaves_a_top_g_model_alone(logs):
+    model = make_pipeline(windower(), DeepLogDetector(top_g=2, **SMALL))
+    with sklearn.config_context(enable_metadata_routing=True):
+        search = GridSearchCV(
+            model, {"deeplogdetector__hidden_size": [8]}, cv=GroupKFold(2)
+        )
+        search.fit(logs, groups=logs["session"])  # for the splitter only
+    assert not hasattr(search.best_estimator_[-1], "n_validation_")
+
+
+def test_deeplog_passes_groups_with_and_without_metadata_routing(logs):
+    events = logs.assign(size=1.0)[["session", "time", "event", "size"]]
+    values = ParameterValueDetector(
+        event="event", group="session", time="time", max_epochs=1, random_state=0
+    )
+    held_out = []
+    for routing in (False, True):
+        with sklearn.config_context(enable_metadata_routing=routing):
+            detector = DeepLogDetector(false_alarms=0.05, **SMALL)
+            if routing:
+                detector.set_fit_request(groups=True)
+            model = DeepLog(make_pipeline(windower(), detector), values)
+            model.fit(events, groups=events["session"])
+        held_out.append(model.key_model_[-1].n_validation_)
+    assert held_out == [60, 60]

@@ -65,8 +65,9 @@ def make_workflow_logs(
     n_anomalous : int, default=1000
         Anomalous test sessions.
     random_state : int or None, default=None
-        Seeds the workflow and the sessions: the same seed and ``n_keys`` give
-        the same logs.
+        Seeds the workflow and the sessions, drawn in turn: the same seed and
+        ``n_keys`` give the same workflow, and with the same numbers of
+        sessions, the same logs.
 
     Returns
     -------
@@ -78,9 +79,10 @@ def make_workflow_logs(
         entry's session, "" for a normal one): all normal here.
     test : pandas.DataFrame
         The test entries, with the same columns (sessions numbered from 0, the
-        normal ones first). The anomalous entry of a session is the first of
-        the swapped keys, the key after the dropped one (the last key if the
-        last was dropped), the repeat, or the unseen key.
+        normal ones first). The anomalous entry of a session is where it first
+        leaves the workflow: the first entry whose key cannot follow the key
+        before it (or start a session), or the last entry when the session
+        cannot end there.
 
     See Also
     --------
@@ -158,9 +160,9 @@ def _walk(workflow, rng, max_length):
 def _anomalous_session(workflow, edges, kind, rng, max_length, unseen_keys):
     """A walk with one anomaly of `kind`: its keys, the anomalous entry, the kind."""
     for _ in range(_MAX_ATTEMPTS):
-        made = _anomaly(_walk(workflow, rng, max_length), kind, edges, rng, unseen_keys)
-        if made is not None:
-            return (*made, kind)
+        keys = _anomaly(_walk(workflow, rng, max_length), kind, edges, rng, unseen_keys)
+        if keys is not None:
+            return keys, _first_break(keys, edges), kind
     raise ValueError(
         f"No {kind!r} anomaly could be made from {_MAX_ATTEMPTS} sessions of this "
         "workflow: give it more keys."
@@ -168,7 +170,7 @@ def _anomalous_session(workflow, edges, kind, rng, max_length, unseen_keys):
 
 
 def _anomaly(session, kind, edges, rng, unseen_keys):
-    """The session with one anomaly of `kind` and the anomalous entry's position.
+    """The session with one anomaly of `kind`.
 
     Positions are tried in random order until the result is not a possible walk
     of the workflow (a key never seen never is one); None if none is possible.
@@ -176,9 +178,8 @@ def _anomaly(session, kind, edges, rng, unseen_keys):
     if kind == "unseen key":
         position = int(rng.integers(0, len(session) + 1))
         key = int(rng.choice(unseen_keys))
-        return session[:position] + [key] + session[position:], position
+        return session[:position] + [key] + session[position:]
     for position in rng.permutation(len(session)):
-        position = int(position)
         if kind == "reorder":
             if position + 1 >= len(session) or (
                 session[position] == session[position + 1]
@@ -189,24 +190,28 @@ def _anomaly(session, kind, edges, rng, unseen_keys):
                 changed[position + 1],
                 changed[position],
             )
-            entry = position
         elif kind == "skip":
             if len(session) < 2:
                 continue
             changed = session[:position] + session[position + 1 :]
-            entry = min(position, len(changed) - 1)
         else:  # repeat
             changed = session[: position + 1] + session[position:]
-            entry = position + 1
-        if not _is_walk(changed, edges):
-            return changed, entry
+        if _first_break(changed, edges) is not None:
+            return changed
     return None
 
 
-def _is_walk(session, edges):
-    """Whether the session is a possible walk of the workflow."""
+def _first_break(session, edges):
+    """Where the session first leaves the workflow; None for a possible walk.
+
+    The first entry whose key cannot follow the one before it (or start a
+    session), or the last entry when the session cannot end there.
+    """
     path = [_START, *session, _END]
-    return all(pair in edges for pair in zip(path[:-1], path[1:], strict=True))
+    for position, pair in enumerate(zip(path[:-1], path[1:], strict=True)):
+        if pair not in edges:
+            return min(position, len(session) - 1)
+    return None
 
 
 def _event_table(sessions):
