@@ -39,8 +39,9 @@ the end-of-session rule of complete sessions), this script
 The systems: the bundled HDFS sessions (``load_hdfs``, the paper's split: the
 4,855 training sessions; the 2,791 normal and 16,838 abnormal test sessions),
 and generated workflow logs of 6, 30 and 300 keys (``make_workflow_logs``: a
-seeded random workflow of steps with branches, optional steps and loops; sessions are random walks
-through it; anomalous test sessions hold one anomaly each, in equal shares:
+seeded random workflow of steps with branches, optional steps and loops;
+sessions are random walks through it; anomalous test sessions hold one anomaly
+each, in equal shares:
 two adjacent keys swapped, a key dropped, a key repeated, or a key never seen
 in training inserted; a swapped, dropped or repeated session is never a
 possible walk of the workflow).
