@@ -41,10 +41,9 @@ The systems: the bundled HDFS sessions (``load_hdfs``, the paper's split: the
 and generated workflow logs of 6, 30 and 300 keys (``make_workflow_logs``: a
 seeded random workflow of steps with branches, optional steps and loops;
 sessions are random walks through it; anomalous test sessions hold one anomaly
-each, in equal shares:
-two adjacent keys swapped, a key dropped, a key repeated, or a key never seen
-in training inserted; a swapped, dropped or repeated session is never a
-possible walk of the workflow).
+each, in equal shares: two adjacent keys swapped, a key dropped, a key
+repeated, or a key never seen in training inserted; a swapped, dropped or
+repeated session is never a possible walk of the workflow).
 
 Usage::
 

@@ -271,7 +271,7 @@ class DeepLogDetector(TorchDetector):
         with self._fitting():
             # Everything that may refuse the input comes before any change.
             X, session_end = self._validate_windows(X, reset=True)
-            groups = self._validate_budget(groups, X, session_end)
+            groups = self._validate_budget(groups, X, session_end, stacklevel=4)
             held = self._held_out(X, groups)
             device = resolve_device(self.device)
             for name in _CALIBRATION_ATTRIBUTES:  # of an earlier fit
@@ -289,7 +289,7 @@ class DeepLogDetector(TorchDetector):
                 self._calibrate(X[held], _rows(groups, held), stacklevel=4)
         return self
 
-    def _validate_budget(self, groups, X, session_end):
+    def _validate_budget(self, groups, X, session_end, stacklevel):
         """Check the budget's parameters; `groups` as an array, one per window."""
         self._check_one_threshold()
         if groups is None:
@@ -301,7 +301,7 @@ class DeepLogDetector(TorchDetector):
                     "Pass each window's session as groups (in a pipeline, e.g. "
                     "deeplogdetector__groups=events['session']).",
                     UserWarning,
-                    stacklevel=4,
+                    stacklevel=stacklevel,
                 )
             return None
         groups = np.asarray(groups)
@@ -408,7 +408,7 @@ class DeepLogDetector(TorchDetector):
             )
         with self._scoring():
             X, _ = self._validate_windows(X, reset=False)
-            groups = self._validate_budget(groups, X, self.session_end_)
+            groups = self._validate_budget(groups, X, self.session_end_, stacklevel=3)
             self._calibrate(X, groups, stacklevel=3)
         return self
 
@@ -443,7 +443,7 @@ class DeepLogDetector(TorchDetector):
             X, session_end = self._validate_windows(X, reset=first_call)
             held = np.zeros(len(X), dtype=bool)
             if first_call:
-                groups = self._validate_budget(groups, X, session_end)
+                groups = self._validate_budget(groups, X, session_end, stacklevel=4)
                 held = self._held_out(X, groups)
                 self.device_ = resolve_device(self.device)
                 self.session_end_ = session_end
