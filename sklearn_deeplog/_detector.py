@@ -12,7 +12,11 @@ from sklearn.base import _fit_context
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 from tqdm.auto import tqdm
 
 from ._torch_nets import TorchDetector, resolve_device
@@ -247,7 +251,7 @@ class DeepLogDetector(TorchDetector):
     # -- training ------------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, groups=None):
+    def fit(self, X, y=None, sample_weight=None, groups=None):
         """Learn the log-key model from normal windows.
 
         Parameters
@@ -256,6 +260,12 @@ class DeepLogDetector(TorchDetector):
             Windows of normal log entries: context keys, then the key.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_entries,), default=None
+            Non-negative weights of the windows: a window's weight multiplies
+            its loss, so the distinct windows weighted by their counts give the
+            model of all the windows, and a window of weight 0 is left out.
+            The false-alarm budget's threshold counts groups (or windows) with
+            no weights.
         groups : array-like of shape (n_entries,), default=None
             Each window's group (session, machine): the windower's group column.
             Used only with `false_alarms`: whole groups are held out and the
@@ -272,6 +282,7 @@ class DeepLogDetector(TorchDetector):
             # Everything that may refuse the input comes before any change.
             X, session_end = self._validate_windows(X, reset=True)
             groups = self._validate_budget(groups, X, session_end, stacklevel=4)
+            X, sample_weight, groups = _weighted(X, sample_weight, groups)
             held = self._held_out(X, groups)
             device = resolve_device(self.device)
             for name in _CALIBRATION_ATTRIBUTES:  # of an earlier fit
@@ -280,9 +291,10 @@ class DeepLogDetector(TorchDetector):
             self.session_end_ = session_end
             self.keys_ = _vocabulary(X, session_end)
             self._warn_if_every_key_is_normal()
+            train = _rows(sample_weight, ~held)
             with self._seeded_rng():
                 self.net_ = self._build_net()
-                self._train(*self._training_data(X[~held]), epochs=self.max_epochs)
+                self._train(*self._training_data(X[~held], train), self.max_epochs)
             if self.false_alarms is None:
                 self._set_offset(X)
             else:
@@ -413,7 +425,7 @@ class DeepLogDetector(TorchDetector):
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None, groups=None):
+    def partial_fit(self, X, y=None, sample_weight=None, groups=None):
         """Update the model online: one more training epoch on these windows.
 
         Training continues from the learned weights. Keys never seen before are
@@ -428,6 +440,8 @@ class DeepLogDetector(TorchDetector):
             Windows to learn as normal, e.g. false positives confirmed by an operator.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_entries,), default=None
+            Non-negative weights of the windows, as for :meth:`fit`.
         groups : array-like of shape (n_entries,), default=None
             Each window's group. With `false_alarms`, the first call holds out
             some of them as :meth:`fit` does and sets the threshold on them;
@@ -441,9 +455,11 @@ class DeepLogDetector(TorchDetector):
         first_call = not hasattr(self, "net_")
         with self._fitting():
             X, session_end = self._validate_windows(X, reset=first_call)
-            held = np.zeros(len(X), dtype=bool)
             if first_call:
                 groups = self._validate_budget(groups, X, session_end, stacklevel=4)
+            X, sample_weight, groups = _weighted(X, sample_weight, groups)
+            held = np.zeros(len(X), dtype=bool)
+            if first_call:
                 held = self._held_out(X, groups)
                 self.device_ = resolve_device(self.device)
                 self.session_end_ = session_end
@@ -459,7 +475,8 @@ class DeepLogDetector(TorchDetector):
                 elif len(new_keys):
                     self._grow(new_keys)
                 # lr as set now, e.g. lower for updates
-                self._train(*self._training_data(X[~held]), epochs=1)
+                train = _rows(sample_weight, ~held)
+                self._train(*self._training_data(X[~held], train), epochs=1)
             if first_call and self.false_alarms is not None:
                 self._calibrate(X[held], _rows(groups, held), stacklevel=4)
             elif first_call:
@@ -509,14 +526,16 @@ class DeepLogDetector(TorchDetector):
         self.keys_ = np.concatenate([self.keys_, new_keys])
         self._grow_net(len(self.keys_))
 
-    def _training_data(self, X):
-        """Distinct (context, target) pairs, weighted by their counts."""
-        contexts, targets, _ = self._queries(X)
+    def _training_data(self, X, sample_weight=None):
+        """Distinct (context, target) pairs, weighted by their (weighted) counts."""
+        contexts, targets, rows = self._queries(X)
         n_outputs = self._n_outputs
         distinct, context_index = _unique_rows(contexts, self._n_codes)
-        pairs, counts = np.unique(
-            context_index * n_outputs + targets, return_counts=True
+        pairs, inverse = np.unique(
+            context_index * n_outputs + targets, return_inverse=True
         )
+        weights = None if sample_weight is None else sample_weight[rows]
+        counts = np.bincount(inverse.ravel(), weights=weights, minlength=len(pairs))
         weights = (counts / counts.mean()).astype(np.float32)
         inputs = {"context": distinct[pairs // n_outputs], "sample_weight": weights}
         return inputs, (pairs % n_outputs).astype(np.int64)
@@ -858,9 +877,18 @@ def _count(n, groups):
     return f"{n} {_units(groups)}"
 
 
-def _rows(groups, rows):
-    """The groups of some rows; None without groups."""
-    return None if groups is None else groups[rows]
+def _rows(values, rows):
+    """The values (groups, weights) of some rows; None without values."""
+    return None if values is None else values[rows]
+
+
+def _weighted(X, sample_weight, groups):
+    """The windows of positive weight, their weights (None if none) and groups."""
+    if sample_weight is None:
+        return X, None, groups
+    sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+    kept = sample_weight > 0
+    return X[kept], sample_weight[kept], _rows(groups, kept)
 
 
 _NAN_MESSAGE = (

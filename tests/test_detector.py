@@ -9,10 +9,12 @@ import sklearn
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import make_pipeline
 
 from sklearn_deeplog import NO_EVENT, SESSION_END, DeepLogDetector, SequenceWindower
 from sklearn_deeplog._network import LogKeyLSTM, WeightedNeuralNet, grow_state_dict
 from sklearn_deeplog._torch_nets import resolve_device
+from sklearn_deeplog.datasets import make_logs
 
 P = NO_EVENT
 # A cyclic log 1 2 3 4 5 1 2 ... with a fork: after 5 comes 1 or 6 (then 1).
@@ -509,3 +511,54 @@ def test_a_top_g_that_covers_every_key_is_warned_about():
         small_detector(top_g=5, max_epochs=1).fit(X)
         # A float contamination's threshold flags known keys: no warning.
         small_detector(top_g=9, max_epochs=1, contamination=0.1).fit(X)
+
+
+@pytest.mark.parametrize("complete_sessions", [False, True])
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_distinct_windows_weighted_by_their_counts_give_the_model_of_all(
+    complete_sessions, method
+):
+    logs = make_logs(200, random_state=0)
+    windows = SequenceWindower(
+        window=3,
+        event="event",
+        group="session",
+        time="time",
+        complete_sessions=complete_sessions,
+    ).fit_transform(logs)
+    distinct, counts = np.unique(windows, axis=0, return_counts=True)
+    assert len(distinct) < len(windows) / 10
+    every, weighted = small_detector(max_epochs=5), small_detector(max_epochs=5)
+    getattr(every, method)(windows)
+    getattr(weighted, method)(distinct, sample_weight=counts)
+    assert_array_equal(weighted.keys_, every.keys_)
+    assert_array_equal(
+        weighted.decision_function(windows), every.decision_function(windows)
+    )
+
+
+def test_a_window_of_weight_zero_is_left_out_and_negative_weights_refused():
+    X = cyclic_windows()
+    weights = np.ones(len(X))
+    weights[X[:, -1] == 6] = 0  # every window of key 6 (6 stays in contexts)
+    weighted = small_detector(max_epochs=5).fit(X, sample_weight=weights)
+    without = small_detector(max_epochs=5).fit(X[weights > 0])
+    assert_array_equal(weighted.keys_, without.keys_)
+    assert_array_equal(weighted.decision_function(X), without.decision_function(X))
+    with pytest.raises(ValueError, match="Negative values"):
+        small_detector().fit(X, sample_weight=-weights)
+
+
+def test_pipelines_pass_sample_weight_to_the_detector():
+    logs = make_logs(100, random_state=0)
+    windower = SequenceWindower(window=3, event="event", group="session", time="time")
+    weights = np.where(logs["event"] == 4, 0.0, 1.0)  # forget the flushes
+    model = make_pipeline(windower, small_detector(max_epochs=5))
+    model.fit(logs, deeplogdetector__sample_weight=weights)
+    windows = windower.transform(logs)
+    alone = small_detector(max_epochs=5).fit(windows, sample_weight=weights)
+    unweighted = small_detector(max_epochs=5).fit(windows)
+    assert_array_equal(model.decision_function(logs), alone.decision_function(windows))
+    assert not np.array_equal(
+        alone.decision_function(windows), unweighted.decision_function(windows)
+    )
