@@ -51,8 +51,8 @@ def make_workflow_logs(
     - ``"unseen key"``: a key never seen in training inserted.
 
     A reordered, skipped or repeated session is never a possible walk of the
-    workflow, so every anomaly breaks it, though the keys are all known: the
-    anomalies of order that DeepLog's key model is for, beyond unseen keys.
+    workflow: each of these breaks it with known keys only, the anomalies of
+    order that DeepLog's key model is for, beyond unseen keys.
 
     Parameters
     ----------
