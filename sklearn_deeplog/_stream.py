@@ -55,9 +55,10 @@ class StreamDetector:
 
     Memory holds, per open group, its last ``window`` entries (one more when
     one is held back) and, with a value model, the last ``history`` entries of
-    each of its keys; and the key model's decisions on up to 65,536 distinct
-    windows (logs repeat their windows: each is scored once while the model
-    stays the same; a change of the model, e.g. by ``partial_fit``, is noticed).
+    each of its keys (and the entry before each); and the key model's decisions
+    on up to 65,536 distinct windows (logs repeat their windows: each is scored
+    once while the model stays the same; a change of the model, e.g. by
+    ``partial_fit``, is noticed).
 
     Read more in the :ref:`User Guide <stream>`.
 
@@ -393,9 +394,10 @@ class StreamDetector:
         """The value model's decisions on entries, as if the log were whole.
 
         The entries are scored after the entries of the value tail whose group
-        they continue: the last ``history`` entries of each key of each group,
-        which hold what they look back to (the previous vectors of their key,
-        and their group's previous entry for the elapsed time). Returns the
+        they continue: the last ``history`` entries of each key of each group
+        and the entry before each of them, which hold what they look back to
+        (the previous vectors of their key, with the time elapsed before each,
+        and their group's previous entry). Returns the
         decisions, and the entries the value tail keeps of these groups from
         now on, with their groups' ids (the state is not changed here).
         """
@@ -417,7 +419,11 @@ class StreamDetector:
             .groupby(["group", "key"])
             .cumcount(ascending=False)
         )
-        last = np.sort(order[recent.to_numpy() < value_model.history])
+        kept = recent.to_numpy() < value_model.history
+        # And the entry before each in its group: the time elapsed since it is
+        # one of the entry's values.
+        kept[:-1] |= kept[1:] & (sorted_groups[1:] == sorted_groups[:-1])
+        last = np.sort(order[kept])
         return decisions[n_before:], (table.iloc[last], table_ids[last])
 
     def _seen(self, batch, ids):

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sklearn
+from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 
 from sklearn_deeplog import (
@@ -46,6 +47,7 @@ def models(logs):
     value_model = ParameterValueDetector(
         **COLUMNS, values=["size"], hidden_size=8, max_epochs=5, random_state=0
     )
+    one_stream = dict(COLUMNS, group=None)
     return {
         "plain": key_model(train),
         "complete sessions": key_model(train, complete_sessions=True),
@@ -53,6 +55,14 @@ def models(logs):
         "key and values": DeepLog(
             key_model=key_model(performance, complete_sessions=True),
             value_model=value_model,
+        ).fit(performance),
+        # Each key's history reaches back across batches, and so does the time
+        # elapsed before each of its entries.
+        "values in one stream": DeepLog(
+            key_model=make_pipeline(
+                SequenceWindower(window=3, **one_stream), DeepLogDetector(**NETWORK)
+            ),
+            value_model=clone(value_model).set_params(**one_stream),
         ).fit(performance),
     }
 
@@ -69,14 +79,15 @@ def stream_all(stream, log, batch_size):
 
 def log_for(name, logs):
     """The test log of a model: performance logs for the value model."""
-    if name == "key and values":
+    if name in ("key and values", "values in one stream"):
         log = make_performance_logs(n_sessions=20, n_slow=2, random_state=3)
         return log.sort_values("time", kind="stable")
     return logs[1]
 
 
 @pytest.mark.parametrize(
-    "name", ["plain", "complete sessions", "timeout", "key and values"]
+    "name",
+    ["plain", "complete sessions", "timeout", "key and values", "values in one stream"],
 )
 @pytest.mark.parametrize("batch_size", [1, 7, 10_000])
 def test_decisions_are_those_of_the_whole_log(models, logs, name, batch_size):
@@ -90,7 +101,7 @@ def test_decisions_are_those_of_the_whole_log(models, logs, name, batch_size):
     np.testing.assert_allclose(decided["score"], whole, rtol=1e-12, atol=1e-12)
     assert (decided["anomaly"] == (whole < 0)).all()
     pd.testing.assert_frame_equal(decided[log.columns], log)  # entries as they came
-    if name == "key and values":
+    if isinstance(model, DeepLog):
         assert (decided["flagged_by"] == model.flagged_by(log)).all()
         assert (decided["flagged_by"] == "value").any()
 
