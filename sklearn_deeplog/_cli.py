@@ -13,10 +13,13 @@ import bz2
 import contextlib
 import functools
 import gc
+import glob
 import gzip
+import importlib
 import io
 import itertools
 import json
+import logging
 import lzma
 import math
 import os
@@ -38,6 +41,7 @@ from tqdm import tqdm
 from ._deeplog import DeepLog, key_and_value_models
 from ._detector import DeepLogDetector
 from ._follow import follow_lines
+from ._optional import import_optional
 from ._outputs import check_output, output_target, replacing, writing_text
 from ._parameter_values import ParameterValueDetector
 from ._persistence import load_model, save_model
@@ -115,6 +119,7 @@ def build_parser():
         "confidence level (default: %(default)s)",
     )
     _add_threads(train)
+    _add_scheduler(train)
     _add_quiet(train)
 
     detect = commands.add_parser(
@@ -170,6 +175,7 @@ def build_parser():
     )
     _add_chunksize(detect)
     _add_threads(detect)
+    _add_scheduler(detect)
     _add_quiet(detect)
 
     evaluate = commands.add_parser(
@@ -182,6 +188,7 @@ def build_parser():
     _add_input(evaluate, label="label")
     _add_chunksize(evaluate)
     _add_threads(evaluate)
+    _add_scheduler(evaluate)
     _add_quiet(evaluate)
 
     update = commands.add_parser(
@@ -383,13 +390,53 @@ def _as_options(message, command=None):
 
 def _train(args):
     check_output(args.model, {"input": args.input}, option="-o", regular="a model")
-    events = _read(args, values=args.values)
-    _say(args, f"training on {len(events):,} log entries")
+    if args.scheduler is not None and args.false_alarms is not None:
+        raise ValueError(
+            "--false-alarms holds sessions out of training, which --scheduler "
+            "does not do: train on the cluster with --top-g, or without "
+            "--scheduler for a budget."
+        )
+    with _cluster(args) as client:
+        if client is None:
+            events = _read(args, values=args.values)
+            _say(args, f"training on {len(events):,} log entries")
+        else:
+            events = _events_on_cluster(args, values=args.values)
+            _say(args, f"training on {args.input} on the cluster {_name(client)}")
+        model = _new_model(args, events.columns)
+        if client is None:
+            # With --false-alarms, whole groups are held out to set the threshold.
+            groups = events[_GROUP] if _GROUP in events else None
+            if isinstance(model, DeepLog):
+                model.fit(_features(events), groups=groups)
+            else:
+                model.fit(_features(events), detector__groups=groups)
+            trained = f"{len(events):,} log entries"
+        else:
+            _on_dask().fit(model, _features(events))
+            trained = args.input
+    save_model(model, args.model)
+    _say(args, f"trained on {trained}; model saved to {args.model}")
+    if args.false_alarms is not None:
+        detector = key_and_value_models(model)[0][-1]
+        units = "entries" if _GROUP not in events else "groups"
+        _say(
+            args,
+            f"key model's threshold: a key is anomalous below probability "
+            f"{np.exp(detector.offset_):.3g}; it flags "
+            f"{detector.validation_false_alarms_:.2%} of the "
+            f"{detector.n_validation_:,} held-out {units} (budget "
+            f"{args.false_alarms:.2%})",
+        )
+
+
+def _new_model(args, columns):
+    """The model that ``train`` fits on an event table of these columns."""
     windower = SequenceWindower(
         window=args.window,
         event=_EVENT,
-        group=_GROUP if _GROUP in events else None,
-        time=_TIME if _TIME in events else None,
+        group=_GROUP if _GROUP in columns else None,
+        time=_TIME if _TIME in columns else None,
         timeout=args.timeout,
         complete_sessions=args.complete_sessions,
     )
@@ -413,8 +460,8 @@ def _train(args):
             key_model=model,
             value_model=ParameterValueDetector(
                 event=_EVENT,
-                group=_GROUP if _GROUP in events else None,
-                time=_TIME if _TIME in events else None,
+                group=_GROUP if _GROUP in columns else None,
+                time=_TIME if _TIME in columns else None,
                 values=args.values,
                 confidence=args.confidence,
                 max_epochs=args.epochs,
@@ -424,25 +471,7 @@ def _train(args):
                 verbose=_verbose(args),
             ),
         )
-    # With --false-alarms, whole groups are held out to set the threshold.
-    groups = events[_GROUP] if _GROUP in events else None
-    if isinstance(model, DeepLog):
-        model.fit(_features(events), groups=groups)
-    else:
-        model.fit(_features(events), detector__groups=groups)
-    save_model(model, args.model)
-    _say(args, f"trained on {len(events):,} log entries; model saved to {args.model}")
-    if args.false_alarms is not None:
-        detector = key_and_value_models(model)[0][-1]
-        units = "entries" if groups is None else "groups"
-        _say(
-            args,
-            f"key model's threshold: a key is anomalous below probability "
-            f"{np.exp(detector.offset_):.3g}; it flags "
-            f"{detector.validation_false_alarms_:.2%} of the "
-            f"{detector.n_validation_:,} held-out {units} (budget "
-            f"{args.false_alarms:.2%})",
-        )
+    return model
 
 
 def _detect(args):
@@ -454,12 +483,16 @@ def _detect(args):
                 f"--{option} {getattr(args, option)}: the input's column has the "
                 "name of a column that detect writes; rename it in the input."
             )
+    if args.scheduler is not None:
+        _check_output_beside_inputs(args.output, args.input)
     model = _load(args)
     workflow = None if args.workflow is None else read_workflow(args.workflow)
     stream = StreamDetector(
         model, top_k=args.top_k, idle_timeout=args.idle_timeout, workflow=workflow
     )
     if args.follow:
+        if args.scheduler is not None:
+            raise ValueError("--follow reads one growing file: leave out --scheduler.")
         _detect_following(args, model, stream)
         return
     if args.idle_timeout is not None:
@@ -470,11 +503,10 @@ def _detect(args):
     opener = _OPENERS.get(Path(args.output).suffix.lower(), open)
     n_entries = n_flagged = 0
     with (
-        _progress(args) as progress,
-        _read_chunks(args, model, progress) as tables,
+        _decided_tables(args, model, stream) as tables,
         writing_text(args.output, opener) as file,
     ):
-        for decided in _decided(stream, tables):
+        for decided in tables:
             written = decided if args.all else decided[decided["anomaly"].to_numpy()]
             _write(_presented(written, args), file, output_format, header=not n_entries)
             n_entries += len(decided)
@@ -491,16 +523,9 @@ def _evaluate(args):
         )
     model = _load(args)
     entries_counts, sessions = np.zeros((2, 2), dtype=np.int64), None
-    with _progress(args) as progress, _read_chunks(args, model, progress) as tables:
-        first = next(tables)
-        if _LABEL not in first:
-            raise ValueError(
-                f"{args.input} has no label column {args.label!r}: evaluate needs "
-                "one label per entry (1 anomalous, 0 normal); name its column with "
-                "--label."
-            )
-        stream = StreamDetector(model, top_k=None)
-        for decided in _decided(stream, itertools.chain([first], tables)):
+    stream = StreamDetector(model, top_k=None)
+    with _decided_tables(args, model, stream, needs=_LABEL) as tables:
+        for decided in tables:
             labels = decided[_LABEL].to_numpy()
             flagged = decided["anomaly"].to_numpy().astype(np.int64)
             entries_counts += _confusion(labels, flagged)
@@ -510,6 +535,60 @@ def _evaluate(args):
     if sessions is not None:
         rows.append(("sessions", _confusion(sessions[_LABEL], sessions["flagged"])))
     print(_metrics_table(rows))
+
+
+@contextmanager
+def _decided_tables(args, model, stream, needs=None):
+    """The decisions of the input, table by table (none empty).
+
+    Chunk by chunk through `stream`, or with ``--scheduler`` file by file
+    (partition by partition) on the cluster, in the input's order. `needs` is
+    a column the input must have (the label).
+    """
+    with _cluster(args) as client:
+        if client is None:
+            with (
+                _progress(args) as progress,
+                _read_chunks(args, model, progress) as tables,
+            ):
+                first = next(tables)
+                if needs is not None:
+                    _check_column(first, needs, args)
+                yield _decided(stream, itertools.chain([first], tables))
+        else:
+            events = _events_on_cluster(args, model)
+            if needs is not None:
+                _check_column(events, needs, args)
+            decided = _on_dask().detect(
+                model, events, top_k=stream.top_k, workflow=stream.workflow
+            )
+            yield _computed(client, decided.to_delayed(), args)
+
+
+def _check_column(events, column, args):
+    if column not in events.columns:
+        raise ValueError(
+            f"{args.input} has no label column {args.label!r}: evaluate needs "
+            "one label per entry (1 anomalous, 0 normal); name its column with "
+            "--label."
+        )
+
+
+def _computed(client, parts, args):
+    """The tables of `parts` computed on the cluster, in order, none empty."""
+    futures = client.compute(parts)
+    with tqdm(
+        total=len(futures),
+        unit="partition",
+        file=sys.stderr,
+        disable=args.quiet or not sys.stderr.isatty(),
+    ) as progress:
+        for number in range(len(futures)):
+            table = futures[number].result()
+            futures[number] = None  # the cluster may forget it
+            progress.update()
+            if len(table):
+                yield table
 
 
 def _update(args):
@@ -699,6 +778,19 @@ def _add_threads(parser):
     )
 
 
+def _add_scheduler(parser):
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on a Dask cluster: the address of its scheduler "
+        "(tcp://host:8786), or 'local' for a cluster of this machine's cores. "
+        "The input may then be a glob of event files ('logs/*.csv', quoted: "
+        "their concatenation in name order) or a Parquet dataset (a directory "
+        "or .parquet file); each file is read where it is scored. Needs "
+        'pip install "sklearn-deeplog[dask]"',
+    )
+
+
 def _add_hyper_parameters(parser):
     windower, detector = SequenceWindower(), DeepLogDetector()
     options = [
@@ -775,6 +867,73 @@ _fraction = _positive(float, "number", below=1)
 
 
 # -- reading and windowing -------------------------------------------------------
+
+
+@contextmanager
+def _cluster(args):
+    """A client of the ``--scheduler``'s Dask cluster; None without one."""
+    if args.scheduler is None:
+        yield None
+        return
+    distributed = import_optional("distributed", needed_by="--scheduler", extra="dask")
+    with contextlib.ExitStack() as stack:
+        address = args.scheduler
+        if address == "local":
+            address = stack.enter_context(
+                distributed.LocalCluster(
+                    n_workers=os.cpu_count(),
+                    threads_per_worker=1,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
+            )
+        try:
+            client = stack.enter_context(distributed.Client(address, timeout="10s"))
+        except OSError as err:
+            raise ValueError(
+                f"--scheduler {args.scheduler}: no Dask scheduler answers there "
+                f"({err}). Start one ('dask scheduler'), or use --scheduler local."
+            ) from err
+        yield client
+
+
+def _check_output_beside_inputs(output, pattern):
+    """Refuse an output that is one of the files `pattern` names, or in its dataset.
+
+    ``--scheduler`` reads a glob of files or a Parquet dataset (a directory).
+    """
+    for path in glob.glob(pattern) if glob.has_magic(pattern) else [pattern]:
+        check_output(output, {"input": path}, option="-o")
+        if os.path.isdir(path) and output_target(path) in output_target(output).parents:
+            raise ValueError(
+                f"-o {output} is in the input dataset {path}: it would become "
+                "part of the dataset. Choose an output outside it."
+            )
+
+
+def _name(client):
+    return client.scheduler.address
+
+
+def _on_dask():
+    """The Dask module of the package, imported when a command needs it."""
+    return importlib.import_module("sklearn_deeplog.dask")
+
+
+def _events_on_cluster(args, model=None, values=None):
+    """The input as a dask DataFrame of events, keys matched to `model`'s."""
+    if args.input == "-":
+        raise ValueError(
+            "--scheduler reads files where they are scored: name them, not "
+            "standard input."
+        )
+    values = _value_columns(model) if values is None else values
+    events = _on_dask().read_events(
+        args.input, format=args.format, **_columns(args, values)
+    )
+    return events.map_partitions(
+        _match_keys, model, meta=_match_keys(events._meta.copy(), model)
+    )
 
 
 def _read(args, model=None, values=None):

@@ -119,7 +119,7 @@ class DeepLog(OffsetDecisionMixin, OutlierMixin, BaseEstimator):
         self : DeepLog
             The fitted estimator.
         """
-        key_model, value_model = self._models()
+        key_model, value_model = unfitted_models(self)
         key_params = {}
         if groups is not None:
             name = "groups"
@@ -127,14 +127,11 @@ class DeepLog(OffsetDecisionMixin, OutlierMixin, BaseEstimator):
             if isinstance(key_model, Pipeline) and not routing:
                 name = f"{key_model.steps[-1][0]}__groups"
             key_params[name] = groups
-        self.key_model_ = clone(key_model).fit(X, **key_params)
-        self.value_model_ = clone(value_model).fit(X)
-        self.offset_ = 0.0
-        if hasattr(self.key_model_, "n_features_in_"):
-            self.n_features_in_ = self.key_model_.n_features_in_
-        if hasattr(self.key_model_, "feature_names_in_"):
-            self.feature_names_in_ = self.key_model_.feature_names_in_
-        return self
+        return set_fitted_models(
+            self,
+            clone(key_model).fit(X, **key_params),
+            clone(value_model).fit(X),
+        )
 
     def _decisions(self, X):
         # set_params may have changed them since fit; checked first, as the
@@ -177,25 +174,78 @@ class DeepLog(OffsetDecisionMixin, OutlierMixin, BaseEstimator):
         """
         return combine_decisions(*self._decisions(X))[1]
 
-    def _models(self):
-        """The key and value models, defaults filled in."""
-        key_model = self.key_model
-        if key_model is None:
-            key_model = make_pipeline(SequenceWindower(), DeepLogDetector())
-        value_model = self.value_model
-        if value_model is None:
-            value_model = ParameterValueDetector(event=-1)
-        return key_model, value_model
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         key_tags, value_tags = (
-            model.__sklearn_tags__().input_tags for model in self._models()
+            model.__sklearn_tags__().input_tags for model in unfitted_models(self)
         )
         # NaN in a value column is an absent parameter, but a NaN key is refused.
         tags.input_tags.allow_nan = key_tags.allow_nan and value_tags.allow_nan
         tags.input_tags.string = key_tags.string and value_tags.string
         return tags
+
+
+def unfitted_models(model):
+    """The key and value models a DeepLog is set with, defaults filled in.
+
+    Parameters
+    ----------
+    model : DeepLog
+
+    Returns
+    -------
+    key_model, value_model : estimator
+        Its ``key_model`` and ``value_model`` (not copies), or their defaults.
+    """
+    key_model = model.key_model
+    if key_model is None:
+        key_model = make_pipeline(SequenceWindower(), DeepLogDetector())
+    value_model = model.value_model
+    if value_model is None:
+        value_model = ParameterValueDetector(event=-1)
+    return key_model, value_model
+
+
+def set_fitted_models(model, key_model, value_model):
+    """Make `model` the DeepLog of a fitted key model and a fitted value model.
+
+    Parameters
+    ----------
+    model : DeepLog
+    key_model, value_model : estimator
+        Fitted copies of `model`'s models (see :func:`unfitted_models`).
+
+    Returns
+    -------
+    model : DeepLog
+        `model`, fitted.
+    """
+    model.key_model_ = key_model
+    model.value_model_ = value_model
+    model.offset_ = 0.0
+    for name in ("n_features_in_", "feature_names_in_"):
+        if hasattr(key_model, name):
+            setattr(model, name, getattr(key_model, name))
+    return model
+
+
+def is_key_pipeline(model):
+    """Whether `model` is a pipeline of a SequenceWindower and a DeepLogDetector.
+
+    Parameters
+    ----------
+    model : object
+
+    Returns
+    -------
+    is_key_pipeline : bool
+    """
+    return (
+        isinstance(model, Pipeline)
+        and len(model) == 2
+        and isinstance(model[0], SequenceWindower)
+        and isinstance(model[-1], DeepLogDetector)
+    )
 
 
 def key_and_value_models(model):

@@ -12,11 +12,14 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import check_is_fitted
 
-from ._deeplog import DeepLog, combine_decisions, key_and_value_models
-from ._detector import DeepLogDetector
+from ._deeplog import (
+    DeepLog,
+    combine_decisions,
+    is_key_pipeline,
+    key_and_value_models,
+)
 from ._event_table import column_of, group_time_order, to_seconds
 from ._torch_nets import weights_version
-from ._windower import SequenceWindower
 from ._workflow import Workflow, diagnose
 
 __all__ = ["DECISION_COLUMNS", "StreamDetector"]
@@ -151,12 +154,7 @@ class StreamDetector:
 
     def _check_model(self):
         key_model = self._key_model
-        if not (
-            isinstance(key_model, Pipeline)
-            and len(key_model) == 2
-            and isinstance(key_model[0], SequenceWindower)
-            and isinstance(key_model[-1], DeepLogDetector)
-        ):
+        if not is_key_pipeline(key_model):
             raise TypeError(
                 "StreamDetector needs a pipeline of a SequenceWindower and a "
                 "DeepLogDetector, or a DeepLog of one."
