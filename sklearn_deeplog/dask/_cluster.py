@@ -259,13 +259,11 @@ def fit(model, events, *, partitioned_by_group=False, max_value_entries=1_000_00
     """
     _check_dask_frame(events)
     if isinstance(model, DeepLog):
-        model._validate_params()
         key_model, value_model = (clone(part) for part in unfitted_models(model))
     else:
         key_model, value_model = model, None
     _check_key_model(key_model)
     windower, detector = key_model[0], key_model[-1]
-    detector._validate_params()
     if detector.false_alarms is not None or detector.contamination != "auto":
         raise ValueError(
             "On a cluster the detector learns from counts of windows, not from "
@@ -274,6 +272,7 @@ def fit(model, events, *, partitioned_by_group=False, max_value_entries=1_000_00
             "set_params(false_alarms=...).calibrate(windows, groups) on normal "
             "groups it did not learn from."
         )
+    windower.fit(_example(events))
     windows = count_windows(windower, events, partitioned_by_group=partitioned_by_group)
     counts = windows.pop("count").to_numpy()
     detector.fit(windows.to_numpy(), sample_weight=counts)
