@@ -390,6 +390,8 @@ def _as_options(message, command=None):
 
 def _train(args):
     check_output(args.model, {"input": args.input}, option="-o", regular="a model")
+    if args.scheduler is not None:
+        _check_output_beside_inputs(args.model, args.input)
     if args.scheduler is not None and args.false_alarms is not None:
         raise ValueError(
             "--false-alarms holds sessions out of training, which --scheduler "
@@ -503,14 +505,13 @@ def _detect(args):
     opener = _OPENERS.get(Path(args.output).suffix.lower(), open)
     n_entries = n_flagged = 0
     with (
-        _decided_tables(args, model, stream) as tables,
+        _decided_tables(args, model, stream, keep_all=args.all) as tables,
         writing_text(args.output, opener) as file,
     ):
-        for decided in tables:
-            written = decided if args.all else decided[decided["anomaly"].to_numpy()]
+        for written, n_decided, n_anomalies in tables:
             _write(_presented(written, args), file, output_format, header=not n_entries)
-            n_entries += len(decided)
-            n_flagged += int(decided["anomaly"].sum())
+            n_entries += n_decided
+            n_flagged += n_anomalies
     _say(args, f"{n_flagged:,} of {n_entries:,} entries flagged")
 
 
@@ -525,7 +526,7 @@ def _evaluate(args):
     entries_counts, sessions = np.zeros((2, 2), dtype=np.int64), None
     stream = StreamDetector(model, top_k=None)
     with _decided_tables(args, model, stream, needs=_LABEL) as tables:
-        for decided in tables:
+        for decided, _, _ in tables:
             labels = decided[_LABEL].to_numpy()
             flagged = decided["anomaly"].to_numpy().astype(np.int64)
             entries_counts += _confusion(labels, flagged)
@@ -538,12 +539,13 @@ def _evaluate(args):
 
 
 @contextmanager
-def _decided_tables(args, model, stream, needs=None):
-    """The decisions of the input, table by table (none empty).
+def _decided_tables(args, model, stream, needs=None, keep_all=True):
+    """The decisions of the input, table by table: see :func:`_kept`.
 
     Chunk by chunk through `stream`, or with ``--scheduler`` file by file
-    (partition by partition) on the cluster, in the input's order. `needs` is
-    a column the input must have (the label).
+    (partition by partition) on the cluster, in the input's order; the flagged
+    entries are picked out there. `needs` is a column the input must have (the
+    label).
     """
     with _cluster(args) as client:
         if client is None:
@@ -554,7 +556,8 @@ def _decided_tables(args, model, stream, needs=None):
                 first = next(tables)
                 if needs is not None:
                     _check_column(first, needs, args)
-                yield _decided(stream, itertools.chain([first], tables))
+                decided = _decided(stream, itertools.chain([first], tables))
+                yield (_kept(table, keep_all) for table in decided)
         else:
             events = _events_on_cluster(args, model)
             if needs is not None:
@@ -562,7 +565,22 @@ def _decided_tables(args, model, stream, needs=None):
             decided = _on_dask().detect(
                 model, events, top_k=stream.top_k, workflow=stream.workflow
             )
-            yield _computed(client, decided.to_delayed(), args)
+            delayed = importlib.import_module("dask").delayed
+            parts = [delayed(_kept)(part, keep_all) for part in decided.to_delayed()]
+            yield _computed(client, parts, args)
+
+
+def _kept(decided, keep_all):
+    """A table of decisions, its flagged entries only unless `keep_all`.
+
+    Returns
+    -------
+    kept : pandas.DataFrame
+    n_entries, n_flagged : int
+        The entries of `decided`, and those flagged.
+    """
+    flagged = decided["anomaly"].to_numpy(dtype=bool)
+    return decided if keep_all else decided[flagged], len(decided), int(flagged.sum())
 
 
 def _check_column(events, column, args):
@@ -575,7 +593,11 @@ def _check_column(events, column, args):
 
 
 def _computed(client, parts, args):
-    """The tables of `parts` computed on the cluster, in order, none empty."""
+    """The results of `parts` computed on the cluster, in order, but empty ones.
+
+    Every part is computed at once (a shuffle's tasks are shared between the
+    parts); each result is let go once taken.
+    """
     futures = client.compute(parts)
     with tqdm(
         total=len(futures),
@@ -584,11 +606,11 @@ def _computed(client, parts, args):
         disable=args.quiet or not sys.stderr.isatty(),
     ) as progress:
         for number in range(len(futures)):
-            table = futures[number].result()
+            kept, n_entries, n_flagged = futures[number].result()
             futures[number] = None  # the cluster may forget it
             progress.update()
-            if len(table):
-                yield table
+            if n_entries:
+                yield kept, n_entries, n_flagged
 
 
 def _update(args):
@@ -784,9 +806,9 @@ def _add_scheduler(parser):
         metavar="ADDRESS",
         help="run on a Dask cluster: the address of its scheduler "
         "(tcp://host:8786), or 'local' for a cluster of this machine's cores. "
-        "The input may then be a glob of event files ('logs/*.csv', quoted: "
-        "their concatenation in name order) or a Parquet dataset (a directory "
-        "or .parquet file); each file is read where it is scored. Needs "
+        "The input may then be a glob pattern of event files, quoted (their "
+        "concatenation in name order), or a Parquet dataset (a directory or "
+        ".parquet file); each file is read where it is scored. Needs "
         'pip install "sklearn-deeplog[dask]"',
     )
 
@@ -902,6 +924,8 @@ def _check_output_beside_inputs(output, pattern):
 
     ``--scheduler`` reads a glob of files or a Parquet dataset (a directory).
     """
+    if str(output) == "-":
+        return
     for path in glob.glob(pattern) if glob.has_magic(pattern) else [pattern]:
         check_output(output, {"input": path}, option="-o")
         if os.path.isdir(path) and output_target(path) in output_target(output).parents:
@@ -1065,7 +1089,7 @@ def _match_keys(events, model):
     learned = None if model is None else key_and_value_models(model)[0][-1].keys_
     if learned is None or any(isinstance(key, str) for key in learned):
         events[_EVENT] = keys.astype(str).astype(object)
-    elif keys.dtype == object:
+    elif not pd.api.types.is_numeric_dtype(keys):  # objects or Arrow text
         numbers = {key: _number(key) for key in pd.unique(keys)}
         events[_EVENT] = keys.map(numbers).astype(object)
     return events

@@ -411,7 +411,11 @@ class StreamDetector:
             n_before = len(tail)
         decisions = value_model.decision_function(_model_input(table, value_model))
         order, sorted_groups = _entry_order(table, table_ids, value_model)
-        keys = column_of(table, value_model.event, "event")
+        keys = (  # event=None: one key for all entries
+            np.zeros(len(table))
+            if value_model.event is None
+            else column_of(table, value_model.event, "event")
+        )
         recent = (
             pd.DataFrame({"group": sorted_groups, "key": keys[order]})
             .groupby(["group", "key"])

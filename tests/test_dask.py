@@ -2,6 +2,7 @@
 """Training and detection on a Dask cluster: the results of doing it in memory."""
 
 import importlib
+import io
 import sys
 
 import numpy as np
@@ -19,6 +20,7 @@ from sklearn_deeplog import (
     StreamDetector,
     aggregate_sessions,
     load_model,
+    save_model,
 )
 from sklearn_deeplog.datasets import make_logs, make_performance_logs
 from sklearn_deeplog.io import read_events
@@ -337,3 +339,125 @@ def test_the_command_line_refuses_what_the_cluster_cannot_do(client, event_files
         failed = run(*args, *scheduler, check=False)
         assert failed.returncode == 1 and message in failed.stderr
     assert (tmp / "test-1.csv").read_bytes() == before
+
+
+def test_empty_partitions_and_fewer_groups_than_partitions(client, logs):
+    train, test = logs
+    three = train[train["session"].isin(train["session"].unique()[:3])]
+    events = dd.from_pandas(three, npartitions=6)  # shuffled into empty ones
+    model = on_dask.fit(key_pipeline(), events)
+    assert_same_model(model, key_pipeline().fit(three), test)
+    decided = on_dask.detect(model, events).compute()
+    np.testing.assert_allclose(
+        decided["score"], model.decision_function(three), rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize("complete_sessions", [False, True])
+def test_one_stream_over_an_empty_partition(client, complete_sessions):
+    log = pd.DataFrame({"event": [1, 2, 3, 4, 5] * 24})
+    model = make_pipeline(
+        SequenceWindower(window=3, event="event", complete_sessions=complete_sessions),
+        DeepLogDetector(**NETWORK),
+    )
+    events = dd.from_pandas(log, npartitions=4)
+    start, stop = events.divisions[1], events.divisions[2]
+
+    def outside(frame):  # the second partition's entries left out
+        return frame[(frame.index < start) | (frame.index >= stop)]
+
+    events, log = events.map_partitions(outside), outside(log)
+    assert 0 in events.map_partitions(len).compute().tolist()
+    on_dask.fit(model, events)
+    assert_same_model(model, clone(model).fit(log), log)
+    decided = on_dask.detect(model, events).compute()
+    assert decided.index.equals(log.index)
+    np.testing.assert_allclose(
+        decided["score"], model.decision_function(log), rtol=1e-12
+    )
+
+
+def test_the_shuffled_decisions_are_found_by_their_index(client, logs):
+    train, test = logs
+    model = key_pipeline().fit(train)
+    decided = on_dask.detect(model, dd.from_pandas(test, npartitions=3))
+    label = test.index[len(test) // 2]
+    row = decided.loc[label].compute()
+    whole = pd.Series(model.decision_function(test), index=test.index)
+    assert len(row) == 1 and row["score"].item() == pytest.approx(whole[label])
+    # Sessions aggregate even when the index is named after the group column.
+    by_session = test.set_index("session", drop=False)
+    decided = on_dask.detect(
+        model,
+        dd.from_pandas(by_session, npartitions=3, sort=False),
+        partitioned_by_group=False,
+    )
+    assert len(on_dask.aggregate_sessions(decided, "session").compute()) == (
+        test["session"].nunique()
+    )
+
+
+def test_txt_globs_keep_the_sessions_of_each_file_apart(client, tmp_path):
+    sessions = [[1, 2, 3, 4, 5, 6][: 3 + n % 4] for n in range(60)]
+    lines = [" ".join(map(str, keys)) for keys in sessions]
+    (tmp_path / "all.txt").write_text("\n".join(lines) + "\n")
+    (tmp_path / "a-0.txt").write_text("\n".join(lines[:25]) + "\n")
+    (tmp_path / "a-1.txt").write_text("\n".join(lines[25:]) + "\n")
+    scheduler = ["--scheduler", client.scheduler.address]
+    options = [*SMALL_MODEL, "--complete-sessions"]
+    run("train", tmp_path / "all.txt", "-o", tmp_path / "local.skops", *options)
+    run(
+        "train",
+        tmp_path / "a-*.txt",
+        "-o",
+        tmp_path / "dask.skops",
+        *options,
+        *scheduler,
+    )
+    entries = read_events(tmp_path / "all.txt")
+    entries["event"] = entries["event"].astype(str).astype(object)
+    in_memory = load_model(tmp_path / "local.skops")
+    assert_same_model(load_model(tmp_path / "dask.skops"), in_memory, entries)
+    model = tmp_path / "local.skops"
+    local = run("detect", model, tmp_path / "all.txt", "--all").stdout
+    on_cluster = run("detect", model, tmp_path / "a-*.txt", "--all", *scheduler).stdout
+    local, on_cluster = (pd.read_csv(io.StringIO(text)) for text in (local, on_cluster))
+    # detect names the columns of a .txt file by --group and --time's defaults.
+    groups = on_cluster.pop("machine").str.split(":", expand=True)
+    file, line = groups.T.astype(int).to_numpy()
+    on_cluster.insert(0, "machine", line + 25 * file)  # the line in all.txt
+    columns = ["machine", "timestamp"]
+    pd.testing.assert_frame_equal(
+        on_cluster.sort_values(columns, ignore_index=True),
+        local.sort_values(columns, ignore_index=True),
+    )
+
+
+def test_a_parquet_dataset_and_a_model_of_numeric_keys(client, logs, tmp_path):
+    train, test = logs
+    model = make_pipeline(
+        SequenceWindower(window=3, event="event", group="group", time="time"),
+        DeepLogDetector(**NETWORK),
+    )
+    columns = {"session": "group", "time": "time", "event": "event"}
+    save_model(
+        model.fit(train.rename(columns=columns)[list(columns.values())]),
+        tmp_path / "numbers.skops",
+    )
+    event_file(tmp_path / "test.csv", test)
+    table = pd.read_csv(tmp_path / "test.csv").drop(columns="label")
+    dataset = tmp_path / "test.parquet"
+    dataset.mkdir()
+    for part, rows in enumerate(np.array_split(np.arange(len(table)), 2)):
+        table.iloc[rows].to_parquet(dataset / f"part.{part}.parquet")
+    scheduler = ["--scheduler", client.scheduler.address]
+    model = tmp_path / "numbers.skops"
+    local = run("detect", model, tmp_path / "test.csv", "--all").stdout
+    on_cluster = run("detect", model, dataset, "--all", *scheduler).stdout  # to stdout
+    local, on_cluster = (pd.read_csv(io.StringIO(text)) for text in (local, on_cluster))
+    assert on_cluster["anomaly"].mean() < 0.5  # numeric keys matched, not all unknown
+    sort = ["machine", "timestamp"]
+    pd.testing.assert_frame_equal(
+        on_cluster.sort_values(sort, ignore_index=True),
+        local.sort_values(sort, ignore_index=True),
+    )

@@ -33,6 +33,7 @@ from .._optional import import_optional
 from .._stream import DECISION_COLUMNS, StreamDetector
 from .._windower import SequenceWindower
 from ..io import read_events as read_event_file
+from ..io._readers import file_format
 
 dask = import_optional("dask", needed_by="sklearn_deeplog.dask", extra="dask")
 dd = import_optional("dask.dataframe", needed_by="sklearn_deeplog.dask", extra="dask")
@@ -88,10 +89,10 @@ def read_events(path, *, format=None, **columns):
     )
     if not files:
         raise FileNotFoundError(f"{paths[0]}: no file matches.")
-    first = _text_keys(read_event_file(files[0], format=format, **columns))
+    first = _read_file((0, files[0]), format, columns)
     return dd.from_map(
         _read_file,
-        files,
+        list(enumerate(files)),
         format=format,
         names=columns,  # not `columns`: from_map's own keyword
         meta=first.iloc[:0],
@@ -100,8 +101,17 @@ def read_events(path, *, format=None, **columns):
     )
 
 
-def _read_file(path, format, names):
-    return _text_keys(read_event_file(path, format=format, **names))
+def _read_file(numbered, format, names):
+    """The event table of the `number`-th file.
+
+    A .txt file numbers its sessions by line: ``"<number>:<line>"`` keeps the
+    sessions of different files apart.
+    """
+    number, path = numbered
+    table = _text_keys(read_event_file(path, format=format, **names))
+    if (format or file_format(path)[0]) == "txt":
+        table["group"] = f"{number}:" + table["group"]
+    return table
 
 
 def _named_columns(frame, columns, where=None):
@@ -194,6 +204,8 @@ def count_windows(windower, events, *, partitioned_by_group=False):
             for start in range(0, len(counts), _SPLIT_EVERY)
         ]
     counts = counts[0].compute()
+    if not len(counts):
+        raise ValueError("events has no entries: there are no windows to count.")
     windows = counts.reset_index()
     windows.columns = [*windower.get_feature_names_out(), "count"]
     return windows
@@ -354,7 +366,7 @@ def detect(model, events, *, top_k=None, workflow=None, partitioned_by_group=Fal
         )
     name = events._meta.index.name
     return decided.map_partitions(
-        _restored_index, name, meta=_restored_index(meta, name)
+        _restored_index, name, meta=_restored_index(meta, name), clear_divisions=True
     )
 
 
@@ -379,7 +391,9 @@ def aggregate_sessions(decisions, group):
     """
     _check_dask_frame(decisions, name="decisions")
     # A session is anomalous when its most anomalous entry is: "any" as a max.
-    return decisions.groupby(group).agg({"score": "min", "anomaly": "max"})
+    # By the column itself: the index may have its name (set_index(drop=False)).
+    scores = decisions[["score", "anomaly"]]
+    return scores.groupby(decisions[group]).agg({"score": "min", "anomaly": "max"})
 
 
 # -- the partitions ------------------------------------------------------------------
@@ -391,13 +405,16 @@ def _pieces(events, windower, before, value_model, partitioned_by_group):
     Returns
     -------
     pieces : list of tuple of Delayed
-        ``(entries, before, after, last)`` per partition: its entries (sorted
-        into the windower's order, indexed by position in the log), the
-        entries before it that its windows need (or None), the first entry
-        after it (or None) and whether it is the log's last partition.
+        ``(entries, before, after)`` per partition: its entries (sorted into
+        the windower's order, indexed by position in the log), the entries
+        before it that its windows need (or None), and the first entry after
+        it (None when its windows need none, or there is none).
     """
     positioned = events.map_partitions(
-        _positioned, windower.time, meta=_positioned(events._meta, windower.time)
+        _positioned,
+        windower.time,
+        meta=_positioned(events._meta, windower.time),
+        clear_divisions=True,
     )
     if _has_group(windower):
         if not partitioned_by_group and events.npartitions > 1:
@@ -409,7 +426,7 @@ def _pieces(events, windower, before, value_model, partitioned_by_group):
         parts = positioned.map_partitions(
             _in_log_order, windower.time, meta=positioned._meta
         ).to_delayed()
-        return [(part, None, None, True) for part in parts]
+        return [(part, None, None) for part in parts]
     # One stream: each partition continues from the partitions before it.
     parts = positioned.to_delayed()
     key = None if value_model is None else value_model.event
@@ -418,10 +435,10 @@ def _pieces(events, windower, before, value_model, partitioned_by_group):
     for tail in tails[:-1]:
         carried.append(dask.delayed(_tail)(tail, before, key, value_model, carried[-1]))
     after = [None] * len(parts)
-    if windower.complete_sessions:  # the first entry of the next partition
-        after = [dask.delayed(_head)(part) for part in parts[1:]] + [None]
-    last = [False] * (len(parts) - 1) + [True]
-    return list(zip(parts, carried, after, last, strict=True))
+    if windower.complete_sessions:  # the first entry after the partition, if any
+        for number in range(len(parts) - 2, -1, -1):
+            after[number] = dask.delayed(_first)(parts[number + 1], after[number + 1])
+    return list(zip(parts, carried, after, strict=True))
 
 
 def _positioned(frame, time, partition_info=None):
@@ -462,7 +479,11 @@ def _tail(frame, before, key, value_model, carried=None):
     if before:
         keep[-before:] = True
     if value_model is not None:
-        keys = column_of(_entries(frame), key, "event")
+        keys = (
+            np.zeros(len(frame))
+            if key is None
+            else column_of(_entries(frame), key, "event")
+        )
         recent = pd.Series(keys).groupby(keys).cumcount(ascending=False)
         history = recent.to_numpy() < value_model.history
         # And the entry before each: the time elapsed since it is a value.
@@ -470,12 +491,15 @@ def _tail(frame, before, key, value_model, carried=None):
     return frame[keep]
 
 
-def _head(frame):
-    return frame.iloc[:1]
+def _first(frame, later):
+    """The first entry of `frame`, else `later` (None or the entry after it)."""
+    return frame.iloc[:1] if len(frame) else later
 
 
-def _count(windower, entries, before, after, last):
+def _count(windower, entries, before, after):
     """The counts of the distinct windows of one partition's entries."""
+    if not len(entries):
+        return pd.Series([], dtype=np.int64)
     table = pd.concat([part for part in (before, entries, after) if part is not None])
     start = 0 if before is None else len(before)
     names = getattr(windower, "feature_names_in_", None)
@@ -486,20 +510,21 @@ def _count(windower, entries, before, after, last):
 
 
 def _merge_counts(*counts):
+    counts = [table for table in counts if len(table)] or counts[:1]
     table = pd.concat(counts)
     return table.groupby(level=list(range(table.index.nlevels)), dropna=False).sum()
 
 
-def _decide(arguments, entries, before, after, last):
+def _decide(arguments, entries, before, after):
     """One partition's decisions, by a stream detector of its own."""
     model, top_k, workflow = arguments
     stream = StreamDetector(model, top_k=top_k, workflow=workflow)
     if before is not None and len(before):
         stream.update(_entries(before))
     decided = [stream.update(_entries(entries))]
-    if last:
+    if after is None:  # nothing after: the ends of the groups
         decided.append(stream.flush())
-    elif after is not None:  # decides the partition's last entry, held back
+    else:  # decides the partition's last entry, held back
         decided.append(stream.update(_entries(after)))
     decided = pd.concat([part for part in decided if len(part)] or decided[:1])
     decided = decided[decided.index.isin(entries.index)].sort_index()
@@ -518,8 +543,14 @@ def _value_sample(events, value_model, max_entries, n_entries):
     if n_entries <= max_entries:
         return events.compute()
     share = max_entries / n_entries
-    if value_model.group is None:
-        return events.head(max_entries, npartitions=-1)
+    if value_model.group is None:  # the first entries, partition by partition
+        taken, n_taken = [], 0
+        for number in range(events.npartitions):
+            taken.append(events.get_partition(number).compute())
+            n_taken += len(taken[-1])
+            if n_taken >= max_entries:
+                break
+        return pd.concat(taken).iloc[:max_entries]
     groups = events[_column_name(events, value_model.group)]
     hashes = groups.map_partitions(
         pd.util.hash_pandas_object, index=False, meta=(None, np.uint64)
@@ -560,5 +591,9 @@ def _column_name(events, column):
 
 
 def _example(events):
-    """One made-up entry with the columns and types of `events`."""
-    return events._meta_nonempty.iloc[:1]
+    """The first entry of `events` (of its first partition that has one)."""
+    for number in range(events.npartitions):
+        entries = events.get_partition(number).head(1, npartitions=1, compute=True)
+        if len(entries):
+            return entries
+    raise ValueError("events has no entries: there is nothing to learn from.")
