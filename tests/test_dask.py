@@ -69,6 +69,15 @@ def assert_same_model(fitted, expected, log):
     )
 
 
+def assert_detects_as_in_memory(model, events, log):
+    """detect's decisions on `events` are the model's on `log`, row by row."""
+    decided = on_dask.detect(model, events).compute()
+    assert decided.index.equals(log.index)
+    np.testing.assert_allclose(
+        decided["score"], model.decision_function(log), rtol=1e-12
+    )
+
+
 WINDOWERS = {
     "sessions": {},
     "complete sessions": {"complete_sessions": True},
@@ -182,10 +191,7 @@ def test_one_stream_needs_the_entries_of_earlier_partitions(client):
     )
     events = dd.from_pandas(log, npartitions=40)
     on_dask.fit(model, events)
-    decided = on_dask.detect(model, events).compute()
-    np.testing.assert_allclose(
-        decided["score"], model.decision_function(log), rtol=1e-12
-    )
+    assert_detects_as_in_memory(model, events, log)
 
 
 def test_sessions_are_aggregated_on_the_cluster(client, logs):
@@ -347,10 +353,7 @@ def test_empty_partitions_and_fewer_groups_than_partitions(client, logs):
     events = dd.from_pandas(three, npartitions=6)  # shuffled into empty ones
     model = on_dask.fit(key_pipeline(), events)
     assert_same_model(model, key_pipeline().fit(three), test)
-    decided = on_dask.detect(model, events).compute()
-    np.testing.assert_allclose(
-        decided["score"], model.decision_function(three), rtol=1e-12
-    )
+    assert_detects_as_in_memory(model, events, three)
 
 
 @pytest.mark.parametrize("complete_sessions", [False, True])
@@ -370,11 +373,7 @@ def test_one_stream_over_an_empty_partition(client, complete_sessions):
     assert 0 in events.map_partitions(len).compute().tolist()
     on_dask.fit(model, events)
     assert_same_model(model, clone(model).fit(log), log)
-    decided = on_dask.detect(model, events).compute()
-    assert decided.index.equals(log.index)
-    np.testing.assert_allclose(
-        decided["score"], model.decision_function(log), rtol=1e-12
-    )
+    assert_detects_as_in_memory(model, events, log)
 
 
 def test_the_shuffled_decisions_are_found_by_their_index(client, logs):
