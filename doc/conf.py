@@ -1,10 +1,19 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Sphinx configuration of the sklearn-deeplog documentation."""
 
+import html.parser
+import re
+import sys
 import zlib
 from pathlib import Path
 
+from docutils import nodes
+from sphinx.pycode import ModuleAnalyzer
+from sphinx.util import logging
+
 import sklearn_deeplog
+
+sys.path.insert(0, str(Path(__file__).parent))  # _gallery_order
 
 project = "sklearn-deeplog"
 author = "sklearn-deeplog developers"
@@ -27,6 +36,8 @@ extensions = [
 templates_path = ["_templates"]
 exclude_patterns = ["_build"]
 default_role = "literal"
+# Quotes and ellipses only: "--chunksize" stays two hyphens, not an en dash.
+smartquotes_action = "qe"
 
 # -- API reference -----------------------------------------------------------------
 autosummary_generate = True
@@ -47,7 +58,8 @@ numpydoc_validation_checks = {"all", "GL01", "GL02", "SA01", "ES01", "EX01", "RT
 # Docstrings say :term:`fit` as scikit-learn's do: the term resolves to
 # scikit-learn's glossary through intersphinx, which an offline build lacks.
 suppress_warnings = ["ref.term"]
-# Constants (NO_EVENT, LOGHUB_FORMATS, ...) are documented by their comments;
+# Constants (NO_EVENT, LOGHUB_FORMATS, ...) are documented by their ``#:``
+# comments in the private module that defines them (see _constant_comments):
 # their docstrings are those of float, int, dict.
 numpydoc_validation_exclude = {r"\.[A-Z_]+$"}
 
@@ -82,7 +94,7 @@ sphinx_gallery_conf = {
     "backreferences_dir": "generated/backreferences",
     "reference_url": {"sklearn_deeplog": None},
     "remove_config_comments": True,
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "_gallery_order.GalleryOrder",
     "min_reported_time": 1,
 }
 
@@ -113,5 +125,88 @@ def _skip_scikit_learn_members(app, what, name, obj, skip, options):
     return None
 
 
+def _constant_comments(app, what, name, obj, options, lines):
+    """A constant's ``#:`` comment, from the private module that defines it.
+
+    Constants are documented where the package exports them (``NO_EVENT`` in
+    ``sklearn_deeplog``), but their comments are in the private modules; without
+    this, autodoc shows the docstring of their type.
+    """
+    if what != "data":
+        return
+    attribute = name.rpartition(".")[2]
+    for module in sorted(sys.modules):
+        if module.split(".")[0] != "sklearn_deeplog":
+            continue
+        comment = (
+            ModuleAnalyzer.for_module(module).find_attr_docs().get(("", attribute))
+        )
+        if comment:
+            lines[:] = list(comment)
+            return
+
+
+# -- checks of the built pages ----------------------------------------------------
+# The widest line of code a page shows whole: at 1280 px, beside the sidebars.
+MAX_CODE_COLUMNS = 88
+_LOGGER = logging.getLogger("sklearn_deeplog.docs")
+
+
+def _check_code_width(app, doctree, docname):
+    """Warn (an error with -W) about lines of code wider than the page."""
+    for block in doctree.findall(nodes.literal_block):
+        for number, line in enumerate(block.astext().splitlines(), start=1):
+            if len(line) > MAX_CODE_COLUMNS:
+                _LOGGER.warning(
+                    "code line %d is %d columns wide, more than the %d the page "
+                    "shows: %r",
+                    number,
+                    len(line),
+                    MAX_CODE_COLUMNS,
+                    line[:60] + "...",
+                    location=block,
+                )
+
+
+# A link to another site, a protocol (mailto:, data:) or an anchor of the page.
+_NOT_LOCAL = re.compile(r"[a-z]+:|#|//")
+
+
+class _Links(html.parser.HTMLParser):
+    """The local targets (``href`` and ``src``) of an HTML page."""
+
+    def __init__(self):
+        super().__init__()
+        self.targets = []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("href", "src") and value and not _NOT_LOCAL.match(value):
+                self.targets.append(value)
+
+
+def _check_internal_links(app, exception):
+    """Warn about links from one built page to a file the build did not write."""
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir)
+    for page in sorted(out.rglob("*.html")):
+        if page.relative_to(out).parts[0] in ("_static", "_sources"):
+            continue  # the theme's templates and the sources, not pages
+        links = _Links()
+        links.feed(page.read_text(encoding="utf-8"))
+        for target in links.targets:
+            path = target.split("#")[0].split("?")[0]
+            if path and not (page.parent / path).exists():
+                _LOGGER.warning(
+                    "%s links to %s, which the build did not write",
+                    page.relative_to(out),
+                    target,
+                )
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_scikit_learn_members)
+    app.connect("autodoc-process-docstring", _constant_comments)
+    app.connect("doctree-resolved", _check_code_width)
+    app.connect("build-finished", _check_internal_links)

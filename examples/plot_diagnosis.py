@@ -81,7 +81,9 @@ def keys(keys):
 
 
 print("concurrent pairs:", ", ".join(keys(p) for p in workflow.concurrent_pairs_))
-print("loops (one key: repeated):", ", ".join(keys(loop) for loop in workflow.loops_))
+loops = ", ".join(keys(loop) for loop in workflow.loops_)
+print("loops (one key: repeated):")
+print(textwrap.fill(loops, initial_indent="    ", subsequent_indent="    "))
 for node in [START, 22]:
     following = workflow.divergence_points_[node].items()
     print(name(node), "->", ", ".join(f"{k:g} ({f:.0%})" for k, f in following))

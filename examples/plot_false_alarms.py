@@ -67,8 +67,8 @@ for budget in (0.01, 0.05):
     print(
         f"budget {budget:.1%}: probability threshold {np.exp(detector.offset_):.3g} "
         f"({detector.validation_false_alarms_:.1%} of {detector.n_validation_} "
-        f"held-out sessions); test: false alarms {budgets[budget][0]:.1%}, recall "
-        f"{budgets[budget][1]:.3f}"
+        f"held-out sessions)\n    test: false alarms {budgets[budget][0]:.1%}, "
+        f"recall {budgets[budget][1]:.3f}"
     )
 
 # %%

@@ -94,16 +94,25 @@ after = flagged_sessions(new_normal), flagged_sessions(new_anomalous)
 print(f"after the update: {after[0]} of {n_sessions} new normal sessions flagged")
 print(f"                 {after[1]} of 100 anomalous sessions flagged")
 
-fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
-positions = np.arange(2)
-left.bar(positions - 0.2, before, width=0.4, label="before the update")
-left.bar(positions + 0.2, after, width=0.4, label="after the update")
-left.set_xticks(positions, ["new normal sessions\n(false positives)", "anomalous"])
-left.set_ylabel("sessions flagged")
-left.legend()
-right.plot(range(len(history)), history, "o-")
-right.set_xlabel("partial_fit calls")
-right.set_ylabel("false positives")
-right.set_title(f"on the {rest['session'].nunique()} unseen new sessions")
+unseen = history[0], history[-1]  # new normal sessions the operator never saw
+fig, ax = plt.subplots(figsize=(7, 3.5))
+positions = np.arange(3)
+groups = [
+    f"new normal sessions\n(of {n_sessions})",
+    f"of them, never shown\nto the update\n(of {rest['session'].nunique()})",
+    "anomalous sessions\n(of 100)",
+]
+updated = f"after {len(history) - 1} partial_fit call(s)"
+for shift, label, counts in (
+    (-0.2, "before the update", (before[0], unseen[0], before[1])),
+    (0.2, updated, (after[0], unseen[1], after[1])),
+):
+    bars = ax.bar(positions + shift, counts, width=0.4, label=label)
+    ax.bar_label(bars)
+ax.set_xticks(positions, groups)
+ax.set_ylabel("sessions flagged")
+ax.margins(y=0.15)  # room for the counts above the bars
+ax.set_title("Online update: the new workflow becomes normal, anomalies stay flagged")
+ax.legend()
 fig.tight_layout()
 plt.show()

@@ -124,7 +124,7 @@ for second, (group, key) in enumerate(
     )
 path = Path(tempfile.mkdtemp()) / "HDFS.log"
 path.write_text("\n".join(lines) + "\n")
-print(*lines[:4], sep="\n")
+print(*(line[:80] + " ..." for line in lines[:4]), sep="\n")  # cut to the page
 
 # %%
 # Read it back
@@ -178,7 +178,8 @@ rows, cols = np.unique(true_keys), np.unique(mined)
 counts = np.zeros((len(rows), len(cols)))
 np.add.at(counts, (np.searchsorted(rows, true_keys), np.searchsorted(cols, mined)), 1)
 fig, ax = plt.subplots(figsize=(7, 5))
-ax.imshow(np.log1p(counts), cmap="Blues", aspect="auto")
+image = ax.imshow(np.log1p(counts), cmap="Blues", aspect="auto")
+fig.colorbar(image, ax=ax, label="log(1 + test lines)")
 ax.set_xticks(range(len(cols)), cols)
 ax.set_yticks(range(len(rows)), rows)
 ax.set_xlabel("mined template (0: unknown)")

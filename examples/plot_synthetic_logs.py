@@ -89,6 +89,7 @@ ax.hist(
 ax.axvline(0, color="black", linestyle="--", label="top-g threshold")
 ax.set_xlabel("session score (higher is more normal)")
 ax.set_ylabel("sessions")
+ax.set_title("Generated task logs: normal and anomalous sessions")
 ax.legend()
 fig.tight_layout()
 plt.show()
