@@ -176,7 +176,7 @@ fig.tight_layout()
 # writes a text beside each key; on a graph this wide, a key to the templates
 # below the graph reads better.
 highlight = zip(diagnosis["diverged_after"], diagnosis["observed"], strict=True)
-fig, ax = plt.subplots(figsize=(8, 4.2))
+fig, ax = plt.subplots(figsize=(9, 4.8))
 workflow.draw(ax, highlight=highlight)
 drawn = [key for key in workflow.main_path_[1:-1]] + [entry["observed"]]
 ax.text(

@@ -23,6 +23,9 @@ from ._windower import NO_EVENT, SESSION_END, SequenceWindower, is_marker
 
 __all__ = ["START", "END", "Workflow", "diagnose", "read_workflow"]
 
+# Node size (points squared) of drawn workflows: room for a key in 10-point type.
+_NODE_SIZE = 1100
+
 #: The workflow's start node: what comes before a session's first entry. It is
 #: the windows' :data:`NO_EVENT` marker, so that an empty context points to it.
 START = NO_EVENT
@@ -347,7 +350,7 @@ class Workflow(BaseEstimator):
                 edge_color=color,
                 style=[":" if e not in self.graph_.edges else "-" for e in chosen],
                 connectionstyle=style,
-                node_size=900,
+                node_size=_NODE_SIZE,
                 arrowsize=14,
                 ax=ax,
             )
@@ -361,7 +364,7 @@ class Workflow(BaseEstimator):
                     for e in chosen
                 },
                 connectionstyle=style,
-                font_size=7,
+                font_size=9,
                 font_color=color,
                 bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none"},
                 ax=ax,
@@ -370,7 +373,7 @@ class Workflow(BaseEstimator):
         nx.draw_networkx_nodes(
             graph,
             position,
-            node_size=900,
+            node_size=_NODE_SIZE,
             node_color=[
                 "#fbe3e3" if node in highlighted else "#dbe9f6" for node in graph
             ],
@@ -383,7 +386,7 @@ class Workflow(BaseEstimator):
             graph,
             position,
             labels={node: _key_text(node) for node in graph},
-            font_size=8,
+            font_size=10,
             ax=ax,
         )
         for node, (x, y) in position.items():
@@ -395,7 +398,7 @@ class Workflow(BaseEstimator):
                     textcoords="offset points",
                     ha="center",
                     va="top",
-                    fontsize=7,
+                    fontsize=8,
                     color="#404040",
                     bbox={"boxstyle": "round,pad=0.2", "fc": "white", "alpha": 0.85},
                     zorder=3,

@@ -460,3 +460,13 @@ def test_a_parquet_dataset_and_a_model_of_numeric_keys(client, logs, tmp_path):
         on_cluster.sort_values(sort, ignore_index=True),
         local.sort_values(sort, ignore_index=True),
     )
+
+
+def test_times_written_as_text_are_read_as_in_memory(client, logs):
+    train = logs[0].assign(
+        time=lambda log: (
+            pd.Timestamp("2026-01-01") + pd.to_timedelta(log["time"], unit="s")
+        ).dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    )
+    model = on_dask.fit(key_pipeline(), dd.from_pandas(train, npartitions=3))
+    assert_same_model(model, key_pipeline().fit(train), train)
