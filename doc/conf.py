@@ -2,6 +2,7 @@
 """Sphinx configuration of the sklearn-deeplog documentation."""
 
 import html.parser
+import json
 import re
 import sys
 import zlib
@@ -146,6 +147,32 @@ def _constant_comments(app, what, name, obj, options, lines):
             return
 
 
+# -- figures of the benchmarks ------------------------------------------------------
+_BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _benchmark_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``:bench:`stem path/to/value {format}```: a figure of a benchmark's results.
+
+    Reads ``benchmarks/<stem>.json`` and shows the value at the path (keys
+    separated by ``/``) in the format, so that the prose quotes the results
+    the benchmark wrote, never a copy; a missing file or key fails the build.
+    """
+    try:
+        stem, rest = text.split(" ", 1)
+        path, spec = rest.rsplit(" ", 1)
+        value = json.loads((_BENCHMARKS / f"{stem}.json").read_text())
+        for key in path.split("/"):
+            value = value[key]
+        shown = spec.format(value)
+    except (OSError, KeyError, ValueError, TypeError, IndexError) as err:
+        message = inliner.reporter.error(
+            f"bench: no figure {text!r}: {type(err).__name__}: {err}", line=lineno
+        )
+        return [inliner.problematic(rawtext, rawtext, message)], [message]
+    return [nodes.Text(shown)], []
+
+
 # -- checks of the built pages ----------------------------------------------------
 # The widest line of code a page shows whole: at 1280 px, beside the sidebars.
 MAX_CODE_COLUMNS = 88
@@ -206,6 +233,7 @@ def _check_internal_links(app, exception):
 
 
 def setup(app):
+    app.add_role("bench", _benchmark_role)
     app.connect("autodoc-skip-member", _skip_scikit_learn_members)
     app.connect("autodoc-process-docstring", _constant_comments)
     app.connect("doctree-resolved", _check_code_width)
