@@ -7,6 +7,7 @@ import re
 import sys
 import zlib
 from pathlib import Path
+from urllib.parse import unquote
 
 from docutils import nodes
 from sphinx.pycode import ModuleAnalyzer
@@ -223,7 +224,7 @@ def _check_internal_links(app, exception):
         links = _Links()
         links.feed(page.read_text(encoding="utf-8"))
         for target in links.targets:
-            path = target.split("#")[0].split("?")[0]
+            path = unquote(target.split("#")[0].split("?")[0])
             if path and not (page.parent / path).exists():
                 _LOGGER.warning(
                     "%s links to %s, which the build did not write",
