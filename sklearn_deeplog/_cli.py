@@ -525,7 +525,7 @@ def _evaluate(args):
     model = _load(args)
     entries_counts, sessions = np.zeros((2, 2), dtype=np.int64), None
     stream = StreamDetector(model, top_k=None)
-    with _decided_tables(args, model, stream, needs=_LABEL) as tables:
+    with _decided_tables(args, model, stream, needs_labels=True) as tables:
         for decided, _, _ in tables:
             labels = decided[_LABEL].to_numpy()
             flagged = decided["anomaly"].to_numpy().astype(np.int64)
@@ -539,13 +539,13 @@ def _evaluate(args):
 
 
 @contextmanager
-def _decided_tables(args, model, stream, needs=None, keep_all=True):
+def _decided_tables(args, model, stream, needs_labels=False, keep_all=True):
     """The decisions of the input, table by table: see :func:`_kept`.
 
     Chunk by chunk through `stream`, or with ``--scheduler`` file by file
     (partition by partition) on the cluster, in the input's order; the flagged
-    entries are picked out there. `needs` is a column the input must have (the
-    label).
+    entries are picked out there. With `needs_labels`, an input without a
+    label column is refused.
     """
     with _cluster(args) as client:
         if client is None:
@@ -554,14 +554,14 @@ def _decided_tables(args, model, stream, needs=None, keep_all=True):
                 _read_chunks(args, model, progress) as tables,
             ):
                 first = next(tables)
-                if needs is not None:
-                    _check_column(first, needs, args)
+                if needs_labels:
+                    _check_label_column(first, args)
                 decided = _decided(stream, itertools.chain([first], tables))
                 yield (_kept(table, keep_all) for table in decided)
         else:
             events = _events_on_cluster(args, model)
-            if needs is not None:
-                _check_column(events, needs, args)
+            if needs_labels:
+                _check_label_column(events, args)
             decided = _on_dask().detect(
                 model, events, top_k=stream.top_k, workflow=stream.workflow
             )
@@ -583,8 +583,8 @@ def _kept(decided, keep_all):
     return decided if keep_all else decided[flagged], len(decided), int(flagged.sum())
 
 
-def _check_column(events, column, args):
-    if column not in events.columns:
+def _check_label_column(events, args):
+    if _LABEL not in events.columns:
         raise ValueError(
             f"{args.input} has no label column {args.label!r}: evaluate needs "
             "one label per entry (1 anomalous, 0 normal); name its column with "
