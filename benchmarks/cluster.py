@@ -26,7 +26,7 @@ makes its partitions where it scores them.
 
 Usage::
 
-    OMP_NUM_THREADS=1 python benchmarks/cluster.py            # about 20 minutes
+    OMP_NUM_THREADS=1 python benchmarks/cluster.py            # about 13 minutes
     OMP_NUM_THREADS=1 python benchmarks/cluster.py --quick    # 1M entries
 """
 

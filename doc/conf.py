@@ -38,8 +38,9 @@ extensions = [
 templates_path = ["_templates"]
 exclude_patterns = ["_build"]
 default_role = "literal"
-# Quotes and ellipses only: "--chunksize" stays two hyphens, not an en dash.
-smartquotes_action = "qe"
+# No typographic quotes or dashes: "--chunksize" stays two hyphens, and quoted
+# shell words ('local', "sklearn-deeplog[dask]") stay straight, for copy and paste.
+smartquotes = False
 
 # -- API reference -----------------------------------------------------------------
 autosummary_generate = True
@@ -182,7 +183,9 @@ _LOGGER = logging.getLogger("sklearn_deeplog.docs")
 
 def _check_code_width(app, doctree, docname):
     """Warn (an error with -W) about lines of code wider than the page."""
-    for block in doctree.findall(nodes.literal_block):
+    for block in doctree.findall(
+        lambda node: isinstance(node, (nodes.literal_block, nodes.doctest_block))
+    ):
         for number, line in enumerate(block.astext().splitlines(), start=1):
             if len(line) > MAX_CODE_COLUMNS:
                 _LOGGER.warning(

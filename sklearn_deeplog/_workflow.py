@@ -165,9 +165,11 @@ class Workflow(BaseEstimator):
     [-inf, 'open', 'read', 'write', 'close', inf]
     >>> workflow.concurrent_pairs_
     [('read', 'write')]
-    >>> workflow.divergence_points_
-    {'open': {'read': 0.75, 'write': 0.25}, 'read': {'write': 0.75, 'close': 0.25}, \
-'write': {'close': 0.75, 'read': 0.25}}
+    >>> for key, following in workflow.divergence_points_.items():
+    ...     print(key, following)
+    open {'read': 0.75, 'write': 0.25}
+    read {'write': 0.75, 'close': 0.25}
+    write {'close': 0.75, 'read': 0.25}
     """
 
     _parameter_constraints: dict = {

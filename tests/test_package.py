@@ -1,8 +1,13 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""The package as a whole: importing it is quick, torch loads only when needed."""
+"""The package as a whole: importing it is quick, torch loads only when needed,
+its citation names its version."""
 
+import re
 import subprocess
 import sys
+from pathlib import Path
+
+import sklearn_deeplog
 
 
 def test_importing_the_package_does_not_import_torch():
@@ -19,3 +24,9 @@ def test_importing_the_package_does_not_import_torch():
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_citation_file_names_the_package_version():
+    citation = Path(__file__).resolve().parents[1] / "CITATION.cff"
+    versions = re.findall(r"^version: (\S+)$", citation.read_text(), re.MULTILINE)
+    assert versions == [sklearn_deeplog.__version__]
