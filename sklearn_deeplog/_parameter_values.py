@@ -20,7 +20,7 @@ from ._event_table import (
 )
 from ._torch_nets import TorchDetector, resolve_device
 
-__all__ = ["ParameterValueDetector", "numeric_parameters"]
+__all__ = ["ParameterValueDetector", "looked_back_to", "numeric_parameters"]
 
 # Floor of a key's standard deviation of errors. Errors are in squared training
 # standard deviations: a smaller spread (values the network predicts almost
@@ -71,6 +71,45 @@ def numeric_parameters(parameters):
         column = pd.to_numeric(table[j], errors="coerce").to_numpy(dtype=np.float64)
         values[:, j] = np.where(np.isfinite(column), column, np.nan)
     return values
+
+
+def looked_back_to(table, value_model, order, sorted_groups):
+    """The entries that later entries of their group look back to.
+
+    A value model predicts an entry from the previous ``history`` entries of
+    its key in its group, each with the time elapsed since the entry before
+    it: so the last ``history`` entries of each key of each group, and the
+    entry before each of them, are all that the entries after them need.
+
+    Parameters
+    ----------
+    table : DataFrame or ndarray of shape (n_entries, n_columns)
+        The event table.
+    value_model : ParameterValueDetector
+        The value model (its ``event`` column and ``history``).
+    order : ndarray of shape (n_entries,)
+        The rows of `table` in group and time order.
+    sorted_groups : ndarray of shape (n_entries,)
+        The group of each row of `order`.
+
+    Returns
+    -------
+    kept : ndarray of shape (n_entries,), dtype bool
+        By position in `order`.
+    """
+    keys = (  # event=None: one key for all entries
+        np.zeros(len(order))
+        if value_model.event is None
+        else column_of(table, value_model.event, "event")[order]
+    )
+    recent = (
+        pd.DataFrame({"group": sorted_groups, "key": keys})
+        .groupby(["group", "key"])
+        .cumcount(ascending=False)
+    )
+    kept = recent.to_numpy() < value_model.history
+    kept[:-1] |= kept[1:] & (sorted_groups[1:] == sorted_groups[:-1])
+    return kept
 
 
 class ParameterValueDetector(TorchDetector):

@@ -19,6 +19,7 @@ from ._deeplog import (
     key_and_value_models,
 )
 from ._event_table import column_of, group_time_order, to_seconds
+from ._parameter_values import looked_back_to
 from ._torch_nets import weights_version
 from ._workflow import Workflow, diagnose
 
@@ -411,21 +412,7 @@ class StreamDetector:
             n_before = len(tail)
         decisions = value_model.decision_function(_model_input(table, value_model))
         order, sorted_groups = _entry_order(table, table_ids, value_model)
-        keys = (  # event=None: one key for all entries
-            np.zeros(len(table))
-            if value_model.event is None
-            else column_of(table, value_model.event, "event")
-        )
-        recent = (
-            pd.DataFrame({"group": sorted_groups, "key": keys[order]})
-            .groupby(["group", "key"])
-            .cumcount(ascending=False)
-        )
-        kept = recent.to_numpy() < value_model.history
-        # And the entry before each in its group: the time elapsed since it is
-        # one of the entry's values.
-        kept[:-1] |= kept[1:] & (sorted_groups[1:] == sorted_groups[:-1])
-        last = np.sort(order[kept])
+        last = np.sort(order[looked_back_to(table, value_model, order, sorted_groups)])
         return decisions[n_before:], (table.iloc[last], table_ids[last])
 
     def _seen(self, batch, ids):

@@ -15,6 +15,7 @@ partitions before it that its windows need.
 """
 
 import glob
+import inspect
 import os
 
 import numpy as np
@@ -30,8 +31,10 @@ from .._deeplog import (
 )
 from .._event_table import column_of, to_seconds
 from .._optional import import_optional
+from .._parameter_values import looked_back_to
 from .._stream import DECISION_COLUMNS, StreamDetector
 from .._windower import SequenceWindower
+from ..io import read_csv
 from ..io import read_events as read_event_file
 from ..io._readers import file_format
 
@@ -131,11 +134,10 @@ def _named_columns(frame, columns, where=None):
     return _text_keys(table)
 
 
+# The readers' default column names (group, time, event, label), in this order.
 _READER_DEFAULTS = {
-    "group": "machine",
-    "time": "timestamp",
-    "event": "event",
-    "label": "label",
+    name: inspect.signature(read_csv).parameters[name].default
+    for name in ("group", "time", "event", "label")
 }
 
 
@@ -422,18 +424,14 @@ def _pieces(events, windower, before, value_model, partitioned_by_group):
             # types of keys held as objects.
             positioned = positioned.shuffle(
                 on=_column_name(events, windower.group), shuffle_method="tasks"
-            )
-        parts = positioned.map_partitions(
-            _in_log_order, windower.time, meta=positioned._meta
-        ).to_delayed()
-        return [(part, None, None) for part in parts]
+            ).map_partitions(_in_log_order, windower.time, meta=positioned._meta)
+        return [(part, None, None) for part in positioned.to_delayed()]
     # One stream: each partition continues from the partitions before it.
     parts = positioned.to_delayed()
-    key = None if value_model is None else value_model.event
-    tails = [dask.delayed(_tail)(part, before, key, value_model) for part in parts]
+    tails = [dask.delayed(_tail)(part, before, value_model) for part in parts]
     carried = [None]
     for tail in tails[:-1]:
-        carried.append(dask.delayed(_tail)(tail, before, key, value_model, carried[-1]))
+        carried.append(dask.delayed(_tail)(tail, before, value_model, carried[-1]))
     after = [None] * len(parts)
     if windower.complete_sessions:  # the first entry after the partition, if any
         for number in range(len(parts) - 2, -1, -1):
@@ -467,7 +465,7 @@ def _entries(frame):
     return frame.drop(columns=_INDEX)
 
 
-def _tail(frame, before, key, value_model, carried=None):
+def _tail(frame, before, value_model, carried=None):
     """The last entries that later windows need.
 
     The last `before` entries, and with a value model the last ``history``
@@ -478,16 +476,11 @@ def _tail(frame, before, key, value_model, carried=None):
     keep = np.zeros(len(frame), dtype=bool)
     if before:
         keep[-before:] = True
-    if value_model is not None:
-        keys = (
-            np.zeros(len(frame))
-            if key is None
-            else column_of(_entries(frame), key, "event")
+    if value_model is not None:  # one stream, in log order
+        everything = np.arange(len(frame))
+        keep |= looked_back_to(
+            _entries(frame), value_model, everything, np.zeros(len(frame))
         )
-        recent = pd.Series(keys).groupby(keys).cumcount(ascending=False)
-        history = recent.to_numpy() < value_model.history
-        # And the entry before each: the time elapsed since it is a value.
-        keep |= history | np.r_[history[1:], False]
     return frame[keep]
 
 
