@@ -907,6 +907,7 @@ def _cluster(args):
                     threads_per_worker=1,
                     dashboard_address=None,
                     silence_logs=logging.ERROR,
+                    preload=[_IGNORE_SIGINT],
                 )
             )
         try:
@@ -933,6 +934,12 @@ def _check_output_beside_inputs(output, pattern):
                 f"-o {output} is in the input dataset {path}: it would become "
                 "part of the dataset. Choose an output outside it."
             )
+
+
+# Run by each worker of --scheduler local as it starts. Ctrl-C reaches every
+# process of the terminal's group, and the command stops its cluster itself:
+# workers that took it too would each print a traceback.
+_IGNORE_SIGINT = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
 
 
 def _name(client):
